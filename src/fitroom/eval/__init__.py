@@ -1,0 +1,1 @@
+"""Offline evaluation: run engines over folders of photos, write contact sheets and metrics."""

@@ -1,0 +1,1 @@
+"""Canonical jobs: the model every dialect translates to, the store, leasing and retries."""

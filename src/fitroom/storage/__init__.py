@@ -1,0 +1,1 @@
+"""Blob storage (inputs and results) and signed, expiring URLs to read results."""
