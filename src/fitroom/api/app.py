@@ -1,0 +1,103 @@
+"""The FastAPI application: five dialects, signed result files, health, and the
+in-process workers of the embedded default.
+
+Errors are rendered by the dialect that owns the request's path, so a client of any
+vendor sees only its vendor's error shape, including for validation failures, unknown
+routes, oversize bodies and bugs (a 500 without internals).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from fitroom import __version__
+from fitroom.api import files
+from fitroom.api.bodylimit import BodyLimitMiddleware
+from fitroom.api.dialect import Dialect, RouteNotFound
+from fitroom.api.dialects import DIALECTS
+from fitroom.api.validation import to_input_error
+from fitroom.errors import FitroomError
+from fitroom.runtime import Runtime
+from fitroom.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def dialect_for(path: str) -> Dialect | None:
+    for dialect in DIALECTS:
+        if any(path.startswith(p) for p in dialect.prefixes):
+            return dialect
+    return None
+
+
+def _render(request: Request, exc: Exception) -> Response:
+    dialect = dialect_for(request.url.path)
+    if dialect is not None:
+        return dialect.render_error(exc)
+    if isinstance(exc, RouteNotFound):
+        return JSONResponse({"error": "Not found"}, status_code=exc.status_code)
+    if isinstance(exc, FitroomError):
+        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=400)
+    return JSONResponse({"error": "Internal server error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
+    """The server. ``run_workers=False`` serves the API only (jobs then wait for a
+    ``fitroom worker`` process sharing the database and storage)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await Runtime.start(settings, run_workers=run_workers)
+        app.state.runtime = runtime
+        app.state.service = runtime.service
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Fitroom",
+        version=__version__,
+        description="Self-hosted virtual try-on: five vendor APIs, wire-compatible.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=_render)
+
+    @app.exception_handler(FitroomError)
+    async def _fitroom_error(request: Request, exc: FitroomError) -> Response:
+        return _render(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _render(request, to_input_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (404, 405):
+            return _render(request, RouteNotFound(exc.status_code))
+        return _render(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("internal error serving %s %s", request.method, request.url.path)
+        return _render(request, exc)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> dict:
+        runtime: Runtime = request.app.state.runtime
+        return await runtime.health()
+
+    app.include_router(files.router)
+    for dialect in DIALECTS:
+        app.include_router(dialect.router)
+    return app

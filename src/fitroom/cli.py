@@ -1,0 +1,256 @@
+"""The ``fitroom`` command: serve, worker, keys, tryon, eval.
+
+Flags mirror ``Settings`` fields (``--data-dir`` is ``FITROOM_DATA_DIR``); a flag given
+on the command line wins over the environment, an absent flag leaves it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fitroom.settings import Settings
+
+app = typer.Typer(help="Fitroom: self-hosted virtual try-on server.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory [env FITROOM_DATA_DIR].")
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL [env FITROOM_DATABASE_URL].")
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+# --- server ----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [env FITROOM_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env FITROOM_PORT].")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="In-process job runners; -1 = one per core, 0 = API only [env FITROOM_WORKERS]."),
+    ] = None,
+) -> None:
+    """Run the API server (with in-process workers unless --workers 0)."""
+    import uvicorn
+
+    from fitroom.api.app import create_app
+    from fitroom.runtime import Stores
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers)
+    stores = Stores.open(settings)
+    try:
+        first_key = None
+        if stores.keys.count() == 0:
+            _, first_key = stores.keys.create("default")
+    finally:
+        stores.close()
+    base = settings.resolved_base_url
+    print(f"Fitroom {base}  (docs: {base}/docs, data: {settings.data_dir.resolve()})", flush=True)
+    if first_key:
+        print("Created the first API key (shown once, keep it):", flush=True)
+        print(f"  export FITROOM_KEY={first_key}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    slots: Annotated[int | None, typer.Option(help="Jobs run at once (default: one per core).")] = None,
+) -> None:
+    """Run jobs only, sharing the database and storage with `fitroom serve --workers 0`."""
+    from fitroom.runtime import Runtime
+
+    settings = _settings(data_dir=data_dir, database_url=database_url, workers=slots)
+
+    async def main() -> None:
+        runtime = await Runtime.start(settings, run_workers=True)
+        err.print(f"worker running {settings.worker_count} slot(s) on {settings.data_dir}")
+        try:
+            await asyncio.gather(*runtime.tasks)
+        finally:
+            await runtime.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")],
+    credits: Annotated[int | None, typer.Option(help="Credit balance; omit for unlimited.")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a key. The key is printed once, alone on the last line."""
+    from fitroom.runtime import Stores
+
+    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        key, raw = stores.keys.create(name, credits=credits)
+    finally:
+        stores.close()
+    balance = "unlimited" if key.credits is None else str(key.credits)
+    print(f"Created key {key.id} ({key.name}, credits: {balance}). It is shown only now:")
+    print(raw)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """List keys (never their secrets)."""
+    from fitroom.runtime import Stores
+
+    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        keys = stores.keys.list()
+    finally:
+        stores.close()
+    table = Table("id", "name", "credits", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.id,
+            k.name,
+            "unlimited" if k.credits is None else str(k.credits),
+            k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or name.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a key: it answers 401 from now on."""
+    from fitroom.runtime import Stores
+
+    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    try:
+        revoked = stores.keys.revoke(key)
+    except KeyError:
+        err.print(f"no key {key!r}")
+        raise typer.Exit(1) from None
+    finally:
+        stores.close()
+    print(f"Revoked key {revoked.id} ({revoked.name}).")
+
+
+# --- offline engines -------------------------------------------------------------------
+
+
+@app.command()
+def tryon(
+    person: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Photo of the person.")],
+    out: Annotated[Path, typer.Option(help="Where to write the result.")],
+    garment: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    glasses: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    category: Annotated[str, typer.Option(help="upper|lower|full|outerwear|auto")] = "auto",
+    format: Annotated[str | None, typer.Option(help="jpeg|png (default: from --out's suffix)")] = None,
+    seed: int = 42,
+    effort: Annotated[str, typer.Option(help="fast|balanced|quality")] = "balanced",
+    num_outputs: Annotated[int, typer.Option(min=1, max=5)] = 1,
+    mask_only: Annotated[bool, typer.Option("--mask-only")] = False,
+    crop: Annotated[bool, typer.Option("--crop")] = False,
+    remove_background: Annotated[bool, typer.Option("--remove-background")] = False,
+    engine: Annotated[str | None, typer.Option(help="Engine name (default: the kind's default).")] = None,
+) -> None:
+    """Run one try-on without a server: with --garment a clothing try-on, otherwise a
+    glasses try-on with --glasses (or the built-in default pair when it is omitted)."""
+    from fitroom.engines import registry
+    from fitroom.engines.base import EngineRequest
+    from fitroom.errors import FitroomError
+    from fitroom.images.decode import decode
+    from fitroom.images.encode import encode
+    from fitroom.images.limits import ImageLimits
+    from fitroom.jobs.model import JobKind, OutputFormat, TryOnOptions
+
+    if garment is not None and glasses is not None:
+        err.print("give --garment or --glasses, not both")
+        raise typer.Exit(2)
+    kind = JobKind.CLOTHING if garment is not None else JobKind.GLASSES
+    fmt = format or ("jpeg" if out.suffix.lower() in (".jpg", ".jpeg") else "png")
+    limits = ImageLimits(max_bytes=1 << 30, min_side=1, max_side=None, formats=None, keep_alpha=True)
+    try:
+        images = {"person": decode(person.read_bytes(), limits, max_pixels=100_000_000).array[..., :3]}
+        other = garment if kind is JobKind.CLOTHING else glasses
+        if other is not None:
+            name = "garment" if kind is JobKind.CLOTHING else "glasses"
+            images[name] = decode(other.read_bytes(), limits, max_pixels=100_000_000).array
+        options = TryOnOptions(
+            region=category,
+            output_format=OutputFormat(fmt),
+            seed=seed,
+            effort=effort,
+            num_outputs=num_outputs,
+            mask_only=mask_only,
+            crop=crop,
+            remove_background=remove_background,
+        )
+        result = registry.get(engine, kind=kind).run(EngineRequest(images=images, options=options))
+    except FitroomError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(f"[red]invalid option[/red]: {exc}")
+        raise typer.Exit(2) from None
+    written = []
+    for index, array in enumerate(result.images):
+        path = out if index == 0 else out.with_name(f"{out.stem}-{index}{out.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode(array, OutputFormat(fmt)))
+        written.append(str(path))
+    print(json.dumps({"outputs": written, "metadata": result.metadata}, default=str, indent=2))
+
+
+@app.command("eval")
+def evaluate(
+    persons: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of person photos.")],
+    out: Annotated[Path, typer.Option(help="Folder for the contact sheets and metrics JSON.")],
+    garments: Annotated[Path | None, typer.Option(exists=True, file_okay=False)] = None,
+    glasses: Annotated[Path | None, typer.Option(exists=True, file_okay=False)] = None,
+) -> None:
+    """Run every pair, write contact sheets and metrics (clothing and/or glasses)."""
+    if garments is None and glasses is None:
+        err.print("give --garments DIR and/or --glasses DIR")
+        raise typer.Exit(2)
+    summary: dict[str, Any] = {}
+    if garments is not None:
+        from fitroom.eval.clothing import run_clothing_eval
+
+        summary["clothing"] = run_clothing_eval(persons, garments, out)
+    if glasses is not None:
+        from fitroom.eval.glasses import run_glasses_eval
+
+        summary["glasses"] = run_glasses_eval(persons, glasses, out)
+    json.dump(summary, sys.stdout, indent=2, default=str)
+    print()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

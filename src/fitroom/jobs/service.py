@@ -1,0 +1,253 @@
+"""The try-on service: the one object every dialect talks to.
+
+It turns a canonical ``JobSpec`` plus image fields into a durable queued job (auth,
+rate limits, image loading and validation, credits, concurrency) and a stored job back
+into a ``JobView`` (queue position, estimate, signed result URLs). Dialects translate
+to and from it; they never touch the store, storage or images themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio
+
+from fitroom.errors import BlobNotFound, InsufficientCredits, JobNotFound, Unauthenticated
+from fitroom.images.decode import DecodedImage
+from fitroom.images.encode import data_uri
+from fitroom.images.limits import ImageLimits
+from fitroom.images.loader import ImageLoader
+from fitroom.jobs.keys import ApiKey, KeyStore
+from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputView, new_job_id
+from fitroom.jobs.notify import JobNotifier
+from fitroom.jobs.ratelimit import RateLimiter
+from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.settings import Settings
+from fitroom.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+# Until the store has run times to learn from, a queued job is estimated at this.
+DEFAULT_RUN_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """One image field of a request: its text (URL, base64, data URI) or uploaded bytes,
+    the field's name as the client knows it, and the dialect's limits for it."""
+
+    value: str | bytes
+    field: str
+    limits: ImageLimits
+
+
+def input_key(job_id: str, name: str) -> str:
+    return f"jobs/{job_id}/inputs/{name}"
+
+
+def output_key(job_id: str, index: int, extension: str) -> str:
+    return f"jobs/{job_id}/outputs/{index}.{extension}"
+
+
+def job_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/"
+
+
+class TryOnService:
+    """Submit and read jobs on behalf of a key."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        keys: KeyStore,
+        jobs: JobStore,
+        storage: Storage,
+        loader: ImageLoader,
+        limiter: RateLimiter,
+        notifier: JobNotifier,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.jobs = jobs
+        self.storage = storage
+        self.loader = loader
+        self.limiter = limiter
+        self.notifier = notifier
+
+    # --- keys and limits -----------------------------------------------------------------
+
+    async def authenticate(self, raw: str | None) -> ApiKey:
+        """The key behind ``raw``; ``Unauthenticated`` if missing, unknown or revoked."""
+        if not raw:
+            raise Unauthenticated("Invalid or missing authentication")
+        return await anyio.to_thread.run_sync(self.keys.verify, raw)
+
+    async def authenticate_for_polling(self, raw: str | None) -> ApiKey | None:
+        """Polling may come without a key (the vendors' own examples send none) unless
+        ``FITROOM_POLLING_REQUIRES_KEY`` is set; a key that is sent must be valid."""
+        if raw is None and not self.settings.polling_requires_key:
+            return None
+        return await self.authenticate(raw)
+
+    def _check_rate(self, key: ApiKey, group: str) -> None:
+        s = self.settings
+        if group == "submit":
+            rate = key.submit_rate or s.submit_rate
+            period = key.submit_period or s.submit_period_seconds
+        else:
+            rate = key.poll_rate or s.poll_rate
+            period = key.poll_period or s.poll_period_seconds
+        self.limiter.check(f"{key.id}:{group}", rate, period)
+
+    def cost(self, dialect: str, num_outputs: int) -> int:
+        """Credits a job costs: the dialect's per-image price times the images asked for."""
+        per_image = {
+            "rvton": self.settings.cost_rvton,
+            "glasses": self.settings.cost_glasses,
+            "fashn_gateway": self.settings.cost_fashn,
+            "fashn": self.settings.cost_fashn,
+            "pixelcut": self.settings.cost_pixelcut,
+        }.get(dialect, 1)
+        return per_image * num_outputs
+
+    # --- submit ---------------------------------------------------------------------------
+
+    async def submit(
+        self, key: ApiKey, spec: JobSpec, images: Mapping[str, ImageInput]
+    ) -> JobView:
+        """Validate and store the inputs, charge the key and queue the job.
+
+        Every check that can refuse the request runs before anything is written, and a
+        refusal at the final atomic insert (credits, concurrency) removes the stored
+        inputs again: a refused request leaves nothing behind.
+        """
+        self._check_rate(key, "submit")
+        cost = self.cost(spec.dialect, spec.options.num_outputs)
+        engine = spec.engine or {
+            JobKind.CLOTHING: self.settings.clothing_engine,
+            JobKind.GLASSES: self.settings.glasses_engine,
+        }.get(spec.kind)
+        spec = spec.model_copy(update={"cost": cost, "engine": engine})
+        # Cheap early refusal, so a key without credit does not make us fetch URLs;
+        # the store re-checks atomically when it inserts.
+        if key.credits is not None and key.credits < cost:
+            raise InsufficientCredits("Insufficient credits available")
+
+        loaded = await asyncio.gather(
+            *(self.loader.load(i.value, i.limits, field=i.field) for i in images.values())
+        )
+        job_id = new_job_id()
+        blobs: dict[str, str] = {}
+
+        def write_and_insert() -> JobRecord:
+            try:
+                for name, item in zip(images, loaded, strict=True):
+                    blob = input_key(job_id, name)
+                    self.storage.put(blob, item.data, _content_type(item.image))
+                    blobs[name] = blob
+                return self.jobs.create(
+                    job_id=job_id,
+                    key=key,
+                    spec=spec,
+                    inputs=blobs,
+                    max_attempts=self.settings.max_attempts,
+                    concurrency_limit=key.concurrency_limit or self.settings.concurrency_limit,
+                )
+            except BaseException:
+                self.storage.delete_prefix(job_prefix(job_id))
+                raise
+
+        record = await anyio.to_thread.run_sync(write_and_insert)
+        self.notifier.job_queued()
+        return await anyio.to_thread.run_sync(self.view, record)
+
+    # --- read -----------------------------------------------------------------------------
+
+    async def get(self, job_id: str, key: ApiKey | None) -> JobView:
+        """The job as ``key`` may see it. With no key (keyless polling), the 128-bit id
+        is the capability. Another key's job is ``JobNotFound``, as is an unknown id."""
+        if key is not None:
+            self._check_rate(key, "poll")
+        record = await anyio.to_thread.run_sync(self.jobs.get, job_id) if _plausible(job_id) else None
+        if record is None or (key is not None and record.key_id != key.id):
+            raise JobNotFound("Job not found")
+        return await anyio.to_thread.run_sync(self.view, record)
+
+    async def wait(self, job_id: str, key: ApiKey | None, timeout: float) -> JobView:
+        """Wait until the job ends or ``timeout`` passes, holding no thread meanwhile:
+        in-process workers wake us at once; jobs run elsewhere are re-read each second."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            record = await anyio.to_thread.run_sync(self.jobs.get, job_id)
+            if record is None or (key is not None and record.key_id != key.id):
+                raise JobNotFound("Job not found")
+            remaining = deadline - loop.time()
+            if record.state.is_final or remaining <= 0:
+                return await anyio.to_thread.run_sync(self.view, record)
+            await self.notifier.wait_for(job_id, min(remaining, 1.0))
+
+    def view(self, record: JobRecord) -> JobView:
+        """Canonical view of a stored job, with fresh signed URLs for its results."""
+        position = eta = None
+        if record.state is JobState.QUEUED:
+            position = self.jobs.queue_position(record)
+        if record.state in (JobState.QUEUED, JobState.RUNNING):
+            eta = self.jobs.estimate_seconds(record, max(self.settings.worker_count, 1))
+            if eta is None:
+                eta = DEFAULT_RUN_SECONDS * (position or 1)
+        outputs: list[OutputView] = []
+        if record.state is JobState.SUCCEEDED:
+            outputs = [self._output_view(record, o) for o in record.outputs]
+        return JobView(
+            id=record.id,
+            state=record.state,
+            spec=record.spec,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+            queue_position=position,
+            eta_seconds=eta,
+            outputs=outputs,
+            error_code=record.error_code,
+            error_message=record.error_message,
+            metadata=record.metadata or {},
+        )
+
+    def _output_view(self, record: JobRecord, output: dict) -> OutputView:
+        if record.spec.return_base64:
+            try:
+                data, content_type = self.storage.get(output["key"])
+            except BlobNotFound:
+                url = ""
+            else:
+                url = data_uri(data, content_type)
+        else:
+            url = self.storage.url(output["key"], self.settings.result_url_ttl_seconds)
+        return OutputView(
+            url=url,
+            content_type=output["content_type"],
+            width=output["width"],
+            height=output["height"],
+            size=output["size"],
+        )
+
+
+def _content_type(image: DecodedImage) -> str:
+    return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(
+        image.format, "application/octet-stream"
+    )
+
+
+def _plausible(job_id: str) -> bool:
+    """Ids are 32 hex digits; anything else cannot exist, so skip the database."""
+    return len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,75 @@
+"""Webhook delivery: when a job that asked for one ends, POST its status body there.
+
+Delivery never blocks a job: the janitor calls ``deliver_pending`` between passes, each
+webhook gets a few attempts with exponential backoff, and the URL passes the same SSRF
+guard as image URLs (the ``post`` callable given here is the guarded one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+
+from fitroom.errors import FitroomError
+from fitroom.jobs.model import JobView
+from fitroom.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = (0, 2, 8, 30)
+
+Render = Callable[[JobView], dict[str, Any]]
+Post = Callable[[str, dict[str, Any]], Awaitable[int]]
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        view: Callable[[Any], JobView],
+        renderers: Mapping[str, Render],
+        post: Post,
+    ) -> None:
+        self.jobs = jobs
+        self.view = view
+        self.renderers = renderers
+        self.post = post
+        self._not_before: dict[str, datetime] = {}
+
+    async def deliver_pending(self) -> None:
+        records = await anyio.to_thread.run_sync(self.jobs.pending_webhooks, 20)
+        now = datetime.now(UTC)
+        for record in records:
+            if self._not_before.get(record.id, now) > now:
+                continue
+            render = self.renderers.get(record.spec.dialect)
+            url = record.spec.webhook_url
+            attempts = record.webhook_attempts + 1
+            if render is None or not url:
+                await anyio.to_thread.run_sync(self.jobs.mark_webhook, record.id, "skipped", attempts)
+                continue
+            body = render(await anyio.to_thread.run_sync(self.view, record))
+            try:
+                status = await self.post(url, body)
+                ok = 200 <= status < 300
+                reason = f"HTTP {status}"
+            except FitroomError as exc:
+                ok, reason = False, exc.message
+            if ok:
+                state = "delivered"
+            elif attempts >= MAX_ATTEMPTS:
+                state = "failed"
+                log.warning("webhook for job %s failed for good: %s", record.id, reason)
+            else:
+                state = "pending"
+                delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS) - 1)]
+                self._not_before[record.id] = now + timedelta(seconds=delay)
+            if state != "pending":
+                self._not_before.pop(record.id, None)
+            await anyio.to_thread.run_sync(self.jobs.mark_webhook, record.id, state, attempts)

@@ -1,0 +1,204 @@
+"""Workers: lease queued jobs, run them in child processes, record the outcome.
+
+A worker runs ``slots`` lease loops on the event loop and a process pool of as many
+children, so engine work uses every core without blocking the loop. Each running job
+holds a lease that the loop renews; if the process dies, the lease expires and the
+reaper (``fitroom.jobs.janitor``) queues the job again, up to ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import socket
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import anyio
+
+from fitroom.errors import BlobNotFound, EngineError, FitroomError
+from fitroom.jobs.execute import Outcome, init_process, run_job
+from fitroom.jobs.model import JobKind, JobState
+from fitroom.jobs.notify import JobNotifier
+from fitroom.jobs.service import job_prefix, output_key
+from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.settings import Settings
+from fitroom.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    """Runs jobs from the store until cancelled."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        jobs: JobStore,
+        storage: Storage,
+        notifier: JobNotifier,
+        slots: int,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.storage = storage
+        self.notifier = notifier
+        self.slots = max(1, slots)
+        self.id = worker_id()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server process has threads (event loop, thread pool) and
+        # forking those is unsafe; children pay the imports once and then stay warm.
+        return ProcessPoolExecutor(
+            max_workers=self.slots,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_process,
+            initargs=((JobKind.CLOTHING.value, JobKind.GLASSES.value),),
+        )
+
+    async def run(self) -> None:
+        self._pool = self._new_pool()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.slots):
+                    group.create_task(self._loop())
+        finally:
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _loop(self) -> None:
+        while True:
+            record = await anyio.to_thread.run_sync(
+                self.jobs.lease, self.id, self.settings.lease_seconds
+            )
+            if record is None:
+                await self.notifier.wait_for_queued(self.settings.poll_interval_seconds * 5)
+                continue
+            await self._run(record)
+
+    async def _run(self, record: JobRecord) -> None:
+        try:
+            inputs = await anyio.to_thread.run_sync(self._read_inputs, record)
+        except BlobNotFound:
+            await self._finish_failed(record, "image_load_error", "The job's input images are gone.")
+            return
+        loop = asyncio.get_running_loop()
+        assert self._pool is not None
+        try:
+            future = loop.run_in_executor(
+                self._pool,
+                run_job,
+                record.spec.model_dump(mode="json"),
+                inputs,
+                self.settings.max_image_pixels,
+            )
+            outcome = await self._await_with_lease(record, future)
+        except TimeoutError:
+            await self._finish_failed(
+                record,
+                "timed_out",
+                f"The job ran longer than {self.settings.job_timeout_seconds:g} seconds.",
+                state=JobState.TIMED_OUT,
+            )
+            return
+        except LeaseLost:
+            log.warning("job %s: lease lost; another worker owns it now", record.id)
+            return
+        except EngineError as exc:
+            await self._finish_failed(record, exc.code, exc.message)
+            return
+        except FitroomError as exc:  # e.g. an input that no longer decodes
+            await self._finish_failed(record, exc.code, exc.message)
+            return
+        except BrokenProcessPool:
+            log.error("job %s: a worker process died; restarting the pool", record.id)
+            self._pool = self._new_pool()
+            await anyio.to_thread.run_sync(
+                lambda: self.jobs.retry_later(
+                    record.id, self.id, code="worker_lost", message="The worker process stopped."
+                )
+            )
+            return
+        except Exception:
+            log.exception("job %s: engine failed unexpectedly", record.id)
+            await anyio.to_thread.run_sync(
+                lambda: self.jobs.retry_later(
+                    record.id,
+                    self.id,
+                    code="internal_error",
+                    message="The engine failed unexpectedly.",
+                )
+            )
+            self.notifier.job_ended(record.id)
+            return
+        await anyio.to_thread.run_sync(self._store_outcome, record, outcome)
+        self.notifier.job_ended(record.id)
+
+    async def _await_with_lease(self, record: JobRecord, future: asyncio.Future) -> Outcome:
+        """Wait for the child's result, renewing the lease meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.job_timeout_seconds
+        renew_every = max(self.settings.lease_seconds / 3, 0.2)
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError
+            done, _ = await asyncio.wait({future}, timeout=min(renew_every, remaining))
+            if done:
+                return future.result()
+            renewed = await anyio.to_thread.run_sync(
+                self.jobs.renew, record.id, self.id, self.settings.lease_seconds
+            )
+            if not renewed:
+                raise LeaseLost(record.id)
+
+    def _read_inputs(self, record: JobRecord) -> dict[str, bytes]:
+        return {name: self.storage.get(key)[0] for name, key in record.inputs.items()}
+
+    def _store_outcome(self, record: JobRecord, outcome: Outcome) -> None:
+        outputs = []
+        for index, out in enumerate(outcome.outputs):
+            key = output_key(record.id, index, out.extension)
+            self.storage.put(key, out.data, out.content_type)
+            outputs.append(
+                {
+                    "key": key,
+                    "content_type": out.content_type,
+                    "width": out.width,
+                    "height": out.height,
+                    "size": len(out.data),
+                }
+            )
+        if self.jobs.succeed(record.id, self.id, outputs, outcome.metadata):
+            self._drop_inputs(record)
+        else:  # lease lost meanwhile: the job belongs to someone else; drop our outputs
+            for out in outputs:
+                self.storage.delete_prefix(out["key"])
+
+    def _drop_inputs(self, record: JobRecord) -> None:
+        """Inputs are only needed to run the job; a finished job keeps its results only."""
+        self.storage.delete_prefix(job_prefix(record.id) + "inputs/")
+
+    async def _finish_failed(
+        self, record: JobRecord, code: str, message: str, *, state: JobState = JobState.FAILED
+    ) -> None:
+        def fail() -> None:
+            if self.jobs.fail(record.id, self.id, code=code, message=message, state=state):
+                self._drop_inputs(record)
+
+        await anyio.to_thread.run_sync(fail)
+        self.notifier.job_ended(record.id)
+
+
+class LeaseLost(Exception):
+    """The job's lease expired and was taken over; this worker must drop the job."""

@@ -1,0 +1,80 @@
+"""The `fitroom` command as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+from PIL import Image
+
+from tests.helpers import astronaut, encode, fitroom_bin, free_port, start_server
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([fitroom_bin(), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_keys_create_prints_the_key_alone_on_the_last_line_and_it_works(tmp_path):
+    data = str(tmp_path / "d")
+    created = run("keys", "create", "--name", "shop", "--credits", "5", "--data-dir", data)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("fr_") and " " not in key
+
+    listed = run("keys", "list", "--data-dir", data)
+    assert "shop" in listed.stdout and key not in listed.stdout  # secrets never listed
+
+    port = free_port()
+    server = start_server(tmp_path / "d", port)
+    try:
+        url = f"http://127.0.0.1:{port}/v1/try-on/job/{'0' * 32}"
+        assert httpx.get(url, headers={"X-API-KEY": key}).status_code == 404  # authenticated
+        assert httpx.get(url, headers={"X-API-KEY": "fr_nope"}).status_code == 401
+        revoked = run("keys", "revoke", "shop", "--data-dir", data)
+        assert revoked.returncode == 0, revoked.stderr
+        assert httpx.get(url, headers={"X-API-KEY": key}).status_code == 401
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_serve_on_an_empty_data_dir_prints_url_docs_and_a_working_key(tmp_path):
+    port = free_port()
+    server = start_server(tmp_path / "fresh", port)
+    try:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    finally:
+        server.kill()
+    assert f"http://127.0.0.1:{port}" in output
+    assert f"http://127.0.0.1:{port}/docs" in output
+    line = next(l for l in output.splitlines() if "FITROOM_KEY=" in l)
+    key = line.split("FITROOM_KEY=", 1)[1].strip()
+    # The printed key is stored: a second start creates no new one and the key works.
+    port = free_port()
+    server = start_server(tmp_path / "fresh", port)
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/v1/try-on/job/{'0' * 32}", headers={"X-API-KEY": key})
+        assert r.status_code == 404, r.text
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "FITROOM_KEY=" not in output
+
+
+def test_tryon_glasses_default_pair_writes_an_image(tmp_path):
+    person = tmp_path / "person.png"
+    person.write_bytes(encode(astronaut()))
+    out = tmp_path / "out.jpg"
+    result = run("tryon", "--person", str(person), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as img:
+        assert img.format == "JPEG" and img.size == (512, 512)
+
+
+def test_tryon_reports_a_named_error_for_an_image_without_a_face(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (400, 400), (120, 160, 200)).save(blank)
+    result = run("tryon", "--person", str(blank), "--out", str(tmp_path / "o.png"))
+    assert result.returncode == 1
+    assert "no_face_found" in result.stderr

@@ -1,0 +1,101 @@
+"""Jobs survive the server being killed: every accepted job ends, none lost, none stuck."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import httpx
+
+from tests.helpers import astronaut, b64, drawn_tshirt, fitroom_bin, free_port, start_server
+
+SUBMIT = "/glass-virtual-try-on/v1/api/glass-virtual-tryon"
+POLL = "/glass-virtual-try-on-polling/api/glass-virtual-tryon-result"
+RVTON = "/virtual-tryon/v1/r-vton"
+RVTON_POLL = "/vton-polling/v1/r-vton-get-image"
+
+
+def _create_key(data_dir) -> str:
+    out = subprocess.run(
+        [fitroom_bin(), "keys", "create", "--name", "durability", "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {
+        "FITROOM_LEASE_SECONDS": "2",
+        "FITROOM_WORKERS": "1",
+        "FITROOM_CONCURRENCY_LIMIT": "50",
+        "FITROOM_SUBMIT_RATE": "1000",
+        "FITROOM_POLL_RATE": "10000",
+    }
+    key = _create_key(data_dir)
+    headers = {"Ocp-Apim-Subscription-Key": key}
+    port = free_port()
+    server = start_server(data_dir, port, env)
+    base = f"http://127.0.0.1:{port}"
+    person = b64(astronaut(), "JPEG")
+    garment = b64(drawn_tshirt(), "PNG")
+    accepted: list[tuple[str, str]] = []  # (poll path, id)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            for i in range(8):
+                if i % 2:
+                    r = client.post(SUBMIT, json={"model_image_path": person})
+                    assert r.status_code == 200, r.text
+                    accepted.append((POLL, r.json()["request_id"]))
+                else:
+                    r = client.post(RVTON, json={"human_img": person, "garm_img": garment})
+                    assert r.status_code == 200, r.text
+                    accepted.append((RVTON_POLL, r.json()["id"]))
+            # Kill as soon as a job is running, so some are mid-run and others queued.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                jobs = client.get("/healthz").json()["jobs"]
+                if jobs.get("running", 0) >= 1 and jobs.get("queued", 0) >= 1:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"never saw a running and a queued job at once: {jobs}")
+    finally:
+        _kill_group(server)
+
+    server = start_server(data_dir, port, env)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            final: dict[str, dict] = {}
+            deadline = time.monotonic() + 240
+            while len(final) < len(accepted) and time.monotonic() < deadline:
+                for path, job_id in accepted:
+                    if job_id in final:
+                        continue
+                    body_key = "id" if path == RVTON_POLL else "request_id"
+                    r = client.post(path, json={body_key: job_id})
+                    assert r.status_code == 200, r.text
+                    body = r.json()
+                    if body["status"] in ("succeeded", "completed", "failed", "canceled"):
+                        final[job_id] = body
+                time.sleep(0.3)
+    finally:
+        _kill_group(server)
+
+    assert len(final) == len(accepted), f"stuck jobs: {set(j for _, j in accepted) - set(final)}"
+    for job_id, body in final.items():
+        if body["status"] == "failed":
+            assert body.get("error"), f"job {job_id} failed without a reason: {body}"
+        else:
+            assert body["status"] in ("succeeded", "completed"), body
+    # The jobs are simple and the killed run was retried: they should have succeeded.
+    assert sum(b["status"] in ("succeeded", "completed") for b in final.values()) == len(accepted)
