@@ -31,10 +31,6 @@ from fitroom.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
-# Until the store has run times to learn from, a queued job is estimated at this.
-DEFAULT_RUN_SECONDS = 2.0
-
-
 @dataclass(frozen=True)
 class ImageInput:
     """One image field of a request: its text (URL, base64, data URI) or uploaded bytes,
@@ -199,8 +195,6 @@ class TryOnService:
             position = self.jobs.queue_position(record)
         if record.state in (JobState.QUEUED, JobState.RUNNING):
             eta = self.jobs.estimate_seconds(record, max(self.settings.worker_count, 1))
-            if eta is None:
-                eta = DEFAULT_RUN_SECONDS * (position or 1)
         outputs: list[OutputView] = []
         if record.state is JobState.SUCCEEDED:
             outputs = [self._output_view(record, o) for o in record.outputs]

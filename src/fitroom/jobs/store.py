@@ -1,0 +1,509 @@
+"""The durable job queue: submission with credits and limits, leasing, retries, results.
+
+Every state change is one conditional UPDATE inside one transaction, so a change that
+races another (two workers claiming a job, a worker finishing a job the reaper already
+took back) either wins whole or does nothing and says so.
+
+A job's life: ``create`` (queued, cost charged) -> ``lease`` (running, attempts + 1,
+leased for a while and renewed by ``renew``) -> ``succeed`` | ``fail`` | ``retry_later``
+(queued again while attempts remain). A worker that dies stops renewing; ``reap_expired``
+puts its job back or, out of attempts, fails it as ``worker_lost``. Every final failure,
+cancel and timeout refunds the cost exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from fitroom.errors import ConcurrencyLimited, InsufficientCredits
+from fitroom.jobs.keys import ApiKey
+from fitroom.jobs.model import JobKind, JobSpec, JobState
+from fitroom.jobs.tables import ApiKeyRow, JobRow
+
+# Run time assumed for a kind that has no finished job yet, so that a fresh server can
+# still give every queued job an estimate.
+DEFAULT_RUN_SECONDS = 2.0
+# Estimates follow the median of this many recent successful runs of the same kind: enough
+# to smooth out one slow image, few enough to follow a change of engine or machine.
+_HISTORY = 50
+# A running job past its typical time is "almost done", never done or overdue.
+_MIN_REMAINING_SECONDS = 0.5
+# How often ``lease`` tries again after another worker took the job it picked.
+_CLAIM_TRIES = 5
+
+_ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
+_FINAL = tuple(state.value for state in JobState if state.is_final)
+_WEBHOOK_PENDING = "pending"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One stored job, every column, read at one moment."""
+
+    id: str
+    key_id: str
+    dialect: str
+    kind: JobKind
+    spec: JobSpec
+    inputs: dict[str, str]  # input name -> blob key
+    state: JobState
+    attempts: int
+    max_attempts: int
+    lease_owner: str | None  # the worker running it, or the one that last ran it
+    lease_expires_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None  # start of the latest attempt
+    finished_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    outputs: list[dict[str, Any]]  # {key, content_type, width, height, size}
+    metadata: dict[str, Any]
+    cost: int
+    refunded: bool
+    webhook_state: str | None  # None: no webhook; else pending, or what delivery made of it
+    webhook_attempts: int
+
+
+def _record(row: JobRow) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        key_id=row.key_id,
+        dialect=row.dialect,
+        kind=JobKind(row.kind),
+        spec=JobSpec.model_validate(row.spec),
+        inputs=dict(row.inputs),
+        state=JobState(row.state),
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        lease_owner=row.lease_owner,
+        lease_expires_at=row.lease_expires_at,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        outputs=list(row.outputs),
+        metadata=dict(row.meta),
+        cost=row.cost,
+        refunded=row.refunded,
+        webhook_state=row.webhook_state,
+        webhook_attempts=row.webhook_attempts,
+    )
+
+
+def _held_by(job_id: str, worker_id: str) -> list[sa.ColumnElement[bool]]:
+    """The job is running under this worker's lease (whether or not the lease has lapsed:
+    until the reaper takes the job back, nobody else can have it)."""
+    return [
+        JobRow.id == job_id,
+        JobRow.state == JobState.RUNNING.value,
+        JobRow.lease_owner == worker_id,
+    ]
+
+
+class JobStore:
+    """The jobs table, and the only code that changes it."""
+
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def _session(self) -> Session:
+        return Session(self._engine, expire_on_commit=False)
+
+    # --- submission ---------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        job_id: str,
+        key: ApiKey,
+        spec: JobSpec,
+        inputs: dict[str, str],
+        max_attempts: int,
+        concurrency_limit: int,
+    ) -> JobRecord:
+        """Queue a job for ``key``, charging ``spec.cost``; all of it or none of it.
+
+        Raises ConcurrencyLimited when the key already has ``concurrency_limit`` jobs
+        queued or running, and InsufficientCredits when its balance is below the cost.
+        """
+        with self._session() as session, session.begin():
+            # Lock the key's row, so that concurrent submissions for one key count and
+            # charge one after the other (PostgreSQL; on SQLite, BEGIN IMMEDIATE does it).
+            session.execute(sa.select(ApiKeyRow.id).where(ApiKeyRow.id == key.id).with_for_update())
+            active = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(JobRow)
+                .where(JobRow.key_id == key.id, JobRow.state.in_(_ACTIVE))
+            )
+            if (active or 0) >= concurrency_limit:
+                # A slot frees when one of the key's jobs finishes: about one run from now.
+                retry_after = math.ceil(self._typical_run_seconds(session, spec.kind))
+                raise ConcurrencyLimited(
+                    f"This key already has {active} jobs queued or running (limit {concurrency_limit}).",
+                    retry_after=retry_after,
+                )
+            if spec.cost:
+                charged = session.execute(
+                    sa.update(ApiKeyRow)
+                    .where(
+                        ApiKeyRow.id == key.id,
+                        sa.or_(ApiKeyRow.credits.is_(None), ApiKeyRow.credits >= spec.cost),
+                    )
+                    .values(credits=ApiKeyRow.credits - spec.cost)  # NULL (unlimited) stays NULL
+                    .execution_options(synchronize_session=False)
+                )
+                if charged.rowcount != 1:
+                    raise InsufficientCredits(f"This job costs {spec.cost} credits; the key has fewer.")
+            row = JobRow(
+                id=job_id,
+                key_id=key.id,
+                dialect=spec.dialect,
+                kind=spec.kind.value,
+                spec=spec.model_dump(mode="json"),
+                inputs=dict(inputs),
+                state=JobState.QUEUED.value,
+                attempts=0,
+                max_attempts=max_attempts,
+                created_at=self._clock(),
+                outputs=[],
+                meta={},
+                cost=spec.cost,
+                refunded=False,
+                webhook_state=_WEBHOOK_PENDING if spec.webhook_url else None,
+                webhook_attempts=0,
+            )
+            session.add(row)
+            session.flush()
+            return _record(row)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._session() as session:
+            row = session.get(JobRow, job_id)
+            return None if row is None else _record(row)
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job and refund it; False when it is no longer queued."""
+        with self._session() as session, session.begin():
+            return self._finish(
+                session,
+                [JobRow.id == job_id, JobRow.state == JobState.QUEUED.value],
+                state=JobState.CANCELED,
+                code="canceled",
+                message="The job was canceled before it started.",
+            )
+
+    # --- running ------------------------------------------------------------------------
+
+    def lease(self, worker_id: str, lease_seconds: float) -> JobRecord | None:
+        """Claim the oldest queued job for ``worker_id``, or None when the queue is empty."""
+        for _ in range(_CLAIM_TRIES):
+            with self._session() as session, session.begin():
+                # SKIP LOCKED lets concurrent workers on PostgreSQL pick different jobs
+                # instead of queueing on the first one; SQLite ignores FOR UPDATE.
+                candidate = session.scalar(
+                    sa.select(JobRow.id)
+                    .where(JobRow.state == JobState.QUEUED.value)
+                    .order_by(JobRow.created_at, JobRow.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if candidate is None:
+                    return None
+                now = self._clock()
+                # The state condition makes the claim exclusive whatever the isolation:
+                # of two workers that picked the same job, one updates it, one finds no row.
+                claimed = session.scalars(
+                    sa.update(JobRow)
+                    .where(JobRow.id == candidate, JobRow.state == JobState.QUEUED.value)
+                    .values(
+                        state=JobState.RUNNING.value,
+                        lease_owner=worker_id,
+                        lease_expires_at=now + timedelta(seconds=lease_seconds),
+                        started_at=now,
+                        attempts=JobRow.attempts + 1,
+                    )
+                    .returning(JobRow)
+                    .execution_options(synchronize_session=False, populate_existing=True)
+                ).first()
+                if claimed is not None:
+                    return _record(claimed)
+        return None
+
+    def renew(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extend the lease; False when the worker no longer holds the job and must stop."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                sa.update(JobRow)
+                .where(*_held_by(job_id, worker_id))
+                .values(lease_expires_at=self._clock() + timedelta(seconds=lease_seconds))
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def succeed(
+        self, job_id: str, worker_id: str, outputs: list[dict[str, Any]], metadata: dict[str, Any]
+    ) -> bool:
+        """Store the results; False (and nothing stored) when the worker lost the lease."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                sa.update(JobRow)
+                .where(*_held_by(job_id, worker_id))
+                .values(
+                    state=JobState.SUCCEEDED.value,
+                    finished_at=self._clock(),
+                    lease_expires_at=None,
+                    outputs=outputs,
+                    meta=metadata,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def fail(
+        self,
+        job_id: str,
+        worker_id: str | None,
+        *,
+        code: str,
+        message: str,
+        state: JobState = JobState.FAILED,
+    ) -> bool:
+        """End the job as failed (or timed out, or canceled) and refund it.
+
+        With a ``worker_id``, only while that worker holds the running job; without, any
+        queued or running job (a supervisor's timeout, an operator's cancel). False when
+        the job was already final or the lease was lost.
+        """
+        if not state.is_final or state is JobState.SUCCEEDED:
+            raise ValueError(f"fail() ends a job as failed, timed out or canceled, not {state}")
+        if worker_id is None:
+            where = [JobRow.id == job_id, JobRow.state.in_(_ACTIVE)]
+        else:
+            where = _held_by(job_id, worker_id)
+        with self._session() as session, session.begin():
+            return self._finish(session, where, state=state, code=code, message=message)
+
+    def retry_later(self, job_id: str, worker_id: str, *, code: str, message: str) -> JobState | None:
+        """After a transient failure: queue the job again while attempts remain, else fail it.
+
+        Returns the job's new state, or None when the worker had lost the lease.
+        """
+        with self._session() as session, session.begin():
+            requeued = session.execute(
+                sa.update(JobRow)
+                .where(*_held_by(job_id, worker_id), JobRow.attempts < JobRow.max_attempts)
+                .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            if requeued.rowcount == 1:
+                return JobState.QUEUED
+            if self._finish(
+                session, _held_by(job_id, worker_id), state=JobState.FAILED, code=code, message=message
+            ):
+                return JobState.FAILED
+            return None
+
+    def reap_expired(self, now: datetime | None = None) -> tuple[int, int]:
+        """Take back running jobs whose worker stopped renewing: requeue or fail them.
+
+        Returns (requeued, failed).
+        """
+        now = now or self._clock()
+        requeued = failed = 0
+        with self._session() as session, session.begin():
+            expired = session.execute(
+                sa.select(JobRow.id, JobRow.attempts, JobRow.max_attempts)
+                .where(JobRow.state == JobState.RUNNING.value, JobRow.lease_expires_at < now)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for job_id, attempts, max_attempts in expired:
+                # Repeat the expiry condition: the worker may have renewed since the select.
+                still_expired = [
+                    JobRow.id == job_id,
+                    JobRow.state == JobState.RUNNING.value,
+                    JobRow.lease_expires_at < now,
+                ]
+                if attempts < max_attempts:
+                    result = session.execute(
+                        sa.update(JobRow)
+                        .where(*still_expired)
+                        .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None)
+                        .execution_options(synchronize_session=False)
+                    )
+                    requeued += result.rowcount
+                elif self._finish(
+                    session,
+                    still_expired,
+                    state=JobState.FAILED,
+                    code="worker_lost",
+                    message=(
+                        f"The job was attempted {attempts} times and its worker stopped each time."
+                    ),
+                ):
+                    failed += 1
+        return requeued, failed
+
+    def _finish(
+        self,
+        session: Session,
+        where: list[sa.ColumnElement[bool]],
+        *,
+        state: JobState,
+        code: str,
+        message: str,
+    ) -> bool:
+        """Move the job matching ``where`` to a final failed ``state`` and refund its cost.
+
+        The refund rides on the conditional UPDATE that leaves the non-final state, which
+        can succeed only once per job; ``refunded`` records it.
+        """
+        finished = session.execute(
+            sa.update(JobRow)
+            .where(*where, JobRow.state.in_(_ACTIVE))
+            .values(
+                state=state.value,
+                finished_at=self._clock(),
+                lease_expires_at=None,
+                error_code=code,
+                error_message=message,
+            )
+            .returning(JobRow.id, JobRow.key_id, JobRow.cost, JobRow.refunded)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if finished is None:
+            return False
+        job_id, key_id, cost, refunded = finished
+        if cost and not refunded:
+            session.execute(
+                sa.update(ApiKeyRow)
+                .where(ApiKeyRow.id == key_id, ApiKeyRow.credits.is_not(None))
+                .values(credits=ApiKeyRow.credits + cost)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                sa.update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(refunded=True)
+                .execution_options(synchronize_session=False)
+            )
+        return True
+
+    # --- queue views --------------------------------------------------------------------
+
+    def queue_position(self, job: JobRecord) -> int:
+        """1-based place of a queued job: jobs run oldest first, ties broken by id."""
+        if job.state is not JobState.QUEUED:
+            raise ValueError(f"job {job.id} is {job.state}, not queued")
+        with self._session() as session:
+            ahead = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(JobRow)
+                .where(
+                    JobRow.state == JobState.QUEUED.value,
+                    sa.or_(
+                        JobRow.created_at < job.created_at,
+                        sa.and_(JobRow.created_at == job.created_at, JobRow.id < job.id),
+                    ),
+                )
+            )
+            return (ahead or 0) + 1
+
+    def estimate_seconds(self, job: JobRecord, workers: int) -> float | None:
+        """Seconds until the job is likely done; None once it is final.
+
+        Based on the median of recent successful runs of the job's kind, or on
+        DEFAULT_RUN_SECONDS before there are any. A queued job waits for the jobs ahead
+        of it, shared among ``workers``, then runs.
+        """
+        if job.state.is_final:
+            return None
+        with self._session() as session:
+            typical = self._typical_run_seconds(session, job.kind)
+        if job.state is JobState.QUEUED:
+            ahead = self.queue_position(job) - 1
+            return ahead / max(workers, 1) * typical + typical
+        elapsed = (self._clock() - job.started_at).total_seconds() if job.started_at else 0.0
+        return max(typical - elapsed, _MIN_REMAINING_SECONDS)
+
+    def _typical_run_seconds(self, session: Session, kind: JobKind) -> float:
+        runs = session.execute(
+            sa.select(JobRow.started_at, JobRow.finished_at)
+            .where(JobRow.state == JobState.SUCCEEDED.value, JobRow.kind == kind.value)
+            .order_by(JobRow.finished_at.desc())
+            .limit(_HISTORY)
+        ).all()
+        durations = [(end - start).total_seconds() for start, end in runs if start and end]
+        return statistics.median(durations) if durations else DEFAULT_RUN_SECONDS
+
+    def counts(self) -> dict[JobState, int]:
+        """How many jobs are in each state (every state present, zeros included)."""
+        with self._session() as session:
+            rows = session.execute(
+                sa.select(JobRow.state, sa.func.count()).group_by(JobRow.state)
+            ).all()
+        found = {JobState(state): count for state, count in rows}
+        return {state: found.get(state, 0) for state in JobState}
+
+    # --- retention ----------------------------------------------------------------------
+
+    def expired(self, before: datetime, limit: int = 500) -> list[str]:
+        """Ids of final jobs that finished before ``before``, oldest first."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    sa.select(JobRow.id)
+                    .where(JobRow.state.in_(_FINAL), JobRow.finished_at < before)
+                    .order_by(JobRow.finished_at)
+                    .limit(limit)
+                )
+            )
+
+    def delete(self, job_ids: Iterable[str]) -> int:
+        """Delete these jobs; returns how many existed."""
+        ids = list(job_ids)
+        if not ids:
+            return 0
+        with self._session() as session, session.begin():
+            result = session.execute(
+                sa.delete(JobRow).where(JobRow.id.in_(ids)).execution_options(synchronize_session=False)
+            )
+            return result.rowcount
+
+    # --- webhooks -----------------------------------------------------------------------
+
+    def pending_webhooks(self, limit: int = 100) -> list[JobRecord]:
+        """Final jobs whose webhook has not been delivered or given up on, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                sa.select(JobRow)
+                .where(JobRow.state.in_(_FINAL), JobRow.webhook_state == _WEBHOOK_PENDING)
+                .order_by(JobRow.finished_at, JobRow.id)
+                .limit(limit)
+            )
+            return [_record(row) for row in rows]
+
+    def mark_webhook(self, job_id: str, state: str, attempts: int) -> bool:
+        """Record a delivery attempt: ``state`` stays "pending" to try again, or is final
+        ("delivered", "failed"). False for an unknown job."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                sa.update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(webhook_state=state, webhook_attempts=attempts)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1

@@ -1,0 +1,98 @@
+"""Fixtures for the store's tests: every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from fitroom.jobs.db import make_engine, migrate
+from fitroom.jobs.keys import ApiKey, KeyStore
+from fitroom.jobs.model import JobKind, JobSpec, new_job_id
+from fitroom.jobs.store import JobRecord, JobStore
+from tests.postgres import fresh_database, postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database, not yet migrated."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'fitroom.db'}"
+    else:
+        with fresh_database(request.getfixturevalue("postgres_admin_url")) as url:
+            yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    migrate(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def key_store(engine: sa.Engine) -> KeyStore:
+    return KeyStore(engine)
+
+
+@pytest.fixture
+def job_store(engine: sa.Engine, clock: FakeClock) -> JobStore:
+    return JobStore(engine, clock=clock)
+
+
+class FakeClock:
+    """A wall clock the test moves by hand. Every reading also ticks one millisecond, so
+    jobs created one after another get distinct, ordered timestamps."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+Submit = Callable[..., JobRecord]
+
+
+@pytest.fixture
+def submit(job_store: JobStore) -> Submit:
+    """Queue a job for a key, with defaults that stay out of the way of the test."""
+
+    def submit(
+        key: ApiKey,
+        *,
+        cost: int = 1,
+        kind: JobKind = JobKind.CLOTHING,
+        webhook_url: str | None = None,
+        max_attempts: int = 3,
+        concurrency_limit: int = 1000,
+    ) -> JobRecord:
+        job_id = new_job_id()
+        return job_store.create(
+            job_id=job_id,
+            key=key,
+            spec=JobSpec(kind=kind, dialect="fashn", cost=cost, webhook_url=webhook_url),
+            inputs={"model_image": f"inputs/{job_id}/model"},
+            max_attempts=max_attempts,
+            concurrency_limit=concurrency_limit,
+        )
+
+    return submit
