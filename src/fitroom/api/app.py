@@ -24,7 +24,7 @@ from fitroom.api.bodylimit import BodyLimitMiddleware
 from fitroom.api.dialect import Dialect, RouteNotFound
 from fitroom.api.dialects import DIALECTS
 from fitroom.api.validation import to_input_error
-from fitroom.errors import FitroomError
+from fitroom.errors import BodyTooLarge, FitroomError, InvalidRequestBody
 from fitroom.runtime import Runtime
 from fitroom.settings import Settings
 
@@ -83,8 +83,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette and FastAPI raise these themselves: unknown routes, and bodies that
+        # are not even text (FastAPI's "error parsing the body" 400).
         if exc.status_code in (404, 405):
             return _render(request, RouteNotFound(exc.status_code))
+        if exc.status_code == 400:
+            return _render(request, InvalidRequestBody("The request body could not be parsed."))
+        if exc.status_code == 413:
+            return _render(request, BodyTooLarge("The request body is too large."))
         return _render(request, exc)
 
     @app.exception_handler(Exception)
