@@ -1,0 +1,121 @@
+"""Pixazo's glasses try-on (API.md section 2; seed 001). Errors as in r-vton."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from fitroom.api.deps import get_service, polling_key, require_key
+from fitroom.api.dialect import Dialect
+from fitroom.api.fields import ImageRef, JobId, failure_message, lenient_int
+from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
+from fitroom.images.limits import GLASSES
+from fitroom.jobs.keys import ApiKey
+from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputFormat, TryOnOptions
+from fitroom.jobs.service import ImageInput, TryOnService
+
+router = APIRouter(tags=["glasses"], responses=PIXAZO_ERRORS)
+
+NumImages = lenient_int(1, 4)
+
+
+class GlassesRequest(BaseModel):
+    """The glasses body. Without ``glass_image_path`` the engine uses its built-in pair."""
+
+    model_image_path: ImageRef
+    glass_image_path: ImageRef | None = None
+    num_images: NumImages = 1
+    output_format: Literal["jpeg", "png"] = "jpeg"
+
+
+def job_spec(body: GlassesRequest) -> JobSpec:
+    return JobSpec(
+        kind=JobKind.GLASSES,
+        dialect="glasses",
+        options=TryOnOptions(
+            num_outputs=body.num_images, output_format=OutputFormat(body.output_format)
+        ),
+    )
+
+
+def job_images(body: GlassesRequest) -> dict[str, ImageInput]:
+    images = {"person": ImageInput(body.model_image_path, "model_image_path", GLASSES)}
+    if body.glass_image_path is not None:
+        images["glasses"] = ImageInput(body.glass_image_path, "glass_image_path", GLASSES)
+    return images
+
+
+class GlassesPoll(BaseModel):
+    request_id: JobId
+
+
+_STATUS = {
+    JobState.QUEUED: "submitted",
+    JobState.RUNNING: "processing",
+    JobState.SUCCEEDED: "completed",
+    JobState.FAILED: "failed",
+    JobState.CANCELED: "failed",
+    JobState.TIMED_OUT: "failed",
+}
+
+
+def status_body(view: JobView) -> dict:
+    """The polling body: every image, and the first one's fields at the top level as
+    the vendor's example shows them."""
+    images = [
+        {
+            "url": o.url,
+            "content_type": o.content_type,
+            "file_size": o.size,
+            "width": o.width,
+            "height": o.height,
+        }
+        for o in view.outputs
+    ]
+    first = images[0] if images else {}
+    return {
+        "request_id": view.id,
+        "status": _STATUS[view.state],
+        "image_url": first.get("url"),
+        "content_type": first.get("content_type"),
+        "file_size": first.get("file_size"),
+        "images": images,
+        "error": failure_message(view),
+    }
+
+
+@router.post("/glass-virtual-try-on/v1/api/glass-virtual-tryon")
+async def submit(
+    body: GlassesRequest,
+    key: Annotated[ApiKey, Depends(require_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> dict:
+    """Queue a glasses try-on."""
+    view = await service.submit(key, job_spec(body), job_images(body))
+    return {
+        "success": True,
+        "request_id": view.id,
+        "status": "submitted",
+        "message": "Request submitted",
+    }
+
+
+@router.post("/glass-virtual-try-on-polling/api/glass-virtual-tryon-result")
+async def poll(
+    body: GlassesPoll,
+    key: Annotated[ApiKey | None, Depends(polling_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> dict:
+    """A job's state and images. Like r-vton's, this Pixazo polling endpoint takes a
+    bare id as the capability unless the server requires keys."""
+    return status_body(await service.get(body.request_id, key))
+
+
+dialect = Dialect(
+    name="glasses",
+    prefixes=("/glass-virtual-try-on/", "/glass-virtual-try-on-polling/"),
+    router=router,
+    render_error=render_pixazo_error,
+)

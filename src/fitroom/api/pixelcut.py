@@ -1,0 +1,337 @@
+"""Pixelcut's try-on (API.md section 4; seed 004).
+
+One endpoint takes JSON or a multipart form, so it reads its body itself and dispatches
+on the content type; both become the same ``PixelcutRequest``. By default it answers
+only when the result is ready, up to a server-side cap, after which it hands out a job
+id to poll, as it does at once for ``wait_for_result=false``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.responses import JSONResponse, Response
+
+from fitroom.api.deps import get_service, require_key
+from fitroom.api.dialect import Dialect, RouteNotFound
+from fitroom.api.fields import (
+    ImageRef,
+    LenientBool,
+    error_class,
+    error_response,
+    error_responses,
+    failure_message,
+    parse_body,
+)
+from fitroom.errors import (
+    BodyTooLarge,
+    DecompressionBomb,
+    EngineError,
+    FitroomError,
+    InputError,
+    InsufficientCredits,
+    InvalidParameter,
+    InvalidRequestBody,
+    JobNotFound,
+    MissingParameter,
+    NoFaceFound,
+    NoGarmentFound,
+    NoPersonFound,
+    RateLimited,
+    RegionNotVisible,
+    Unauthenticated,
+    UnsupportedContentType,
+)
+from fitroom.images.limits import PIXELCUT
+from fitroom.jobs.keys import ApiKey
+from fitroom.jobs.model import (
+    JobKind,
+    JobSpec,
+    JobState,
+    JobView,
+    OutputFormat,
+    Region,
+    TryOnOptions,
+)
+from fitroom.jobs.service import ImageInput, TryOnService
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class PixelcutError(BaseModel):
+    error: str
+    error_code: str
+
+
+router = APIRouter(tags=["pixelcut"], responses=error_responses(PixelcutError))
+
+# Pixelcut's 400 codes that are also ours, by design of the error tree.
+_SAME_CODES = {
+    "invalid_request_body",
+    "missing_parameter",
+    "invalid_parameter",
+    "unsupported_content_type",
+    "malformed_image",
+    "unsupported_image_format",
+    "file_size_too_large",
+    "resolution_too_high",
+}
+# Engine failures that mean "the subject is not in the picture": Pixelcut's
+# unknown_foreground. Other engine failures are ours, not the client's: internal_error.
+_NOTHING_FOUND = (NoPersonFound, NoGarmentFound, RegionNotVisible, NoFaceFound)
+
+
+def pixelcut_code(cls: type[FitroomError] | None) -> str:
+    """Pixelcut's ``error_code`` for one of our errors (a raised one or a failed job's)."""
+    if cls is None:
+        return "internal_error"
+    if cls.code in _SAME_CODES:
+        return cls.code
+    if issubclass(cls, BodyTooLarge):
+        return "file_size_too_large"
+    if issubclass(cls, DecompressionBomb):
+        return "resolution_too_high"
+    if issubclass(cls, _NOTHING_FOUND):
+        return "unknown_foreground"
+    if issubclass(cls, InputError):
+        # Too small, not an image reference, an unreachable URL: Pixelcut has no code
+        # of its own for these, and each is a parameter the client must change.
+        return "invalid_parameter"
+    return "internal_error"
+
+
+_INTERNAL = {"error": "Internal service error", "error_code": "internal_error"}
+
+
+def render_error(exc: Exception) -> Response:
+    """``{"error": <description>, "error_code": <code>}`` with Pixelcut's statuses."""
+    if isinstance(exc, RouteNotFound):
+        return error_response({"error": "Not found", "error_code": "not_found"}, exc.status_code)
+    if not isinstance(exc, FitroomError):
+        return error_response(_INTERNAL, 500)
+    if isinstance(exc, InputError | EngineError) and pixelcut_code(type(exc)) != "internal_error":
+        return error_response({"error": exc.message, "error_code": pixelcut_code(type(exc))}, 400)
+    if isinstance(exc, Unauthenticated):
+        return error_response({"error": exc.message, "error_code": "invalid_auth_token"}, 401)
+    if isinstance(exc, InsufficientCredits):
+        body = {"error": "Insufficient credits available", "error_code": "insufficient_api_credits"}
+        return error_response(body, 403)
+    if isinstance(exc, JobNotFound):
+        return error_response({"error": "Job not found", "error_code": "not_found"}, 404)
+    if isinstance(exc, RateLimited):  # concurrency too: Pixelcut has one 429
+        body = {"error": "Too many requests", "error_code": "rate_limit_exceeded"}
+        return error_response(body, 429, exc)
+    return error_response(_INTERNAL, 500)
+
+
+# --- request ------------------------------------------------------------------------------
+
+_REGIONS = {"auto": Region.AUTO, "full": Region.FULL, "upper": Region.UPPER, "lower": Region.LOWER}
+
+
+class PixelcutRequest(BaseModel):
+    """The fields of either body. Multipart sends booleans as the strings true/false."""
+
+    person_image_url: ImageRef | None = None
+    garment_image_url: ImageRef | None = None
+    garment_mode: Literal["auto", "full", "upper", "lower"] = "auto"
+    preprocess_garment: LenientBool = True
+    remove_background: LenientBool = False
+    wait_for_result: LenientBool = True
+
+
+# The files a multipart body may carry, by the URL field each one replaces.
+_FILES = {"person_image": "person_image_url", "garment_image": "garment_image_url"}
+
+
+def _openapi_body() -> dict[str, Any]:
+    fields = PixelcutRequest.model_json_schema()
+    form = copy.deepcopy(fields)
+    for name in _FILES:
+        form["properties"][name] = {"type": "string", "format": "binary"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": fields},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
+async def read_request(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
+    """The fields and the uploaded files of a JSON or multipart body."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type == "application/json":
+        return parse_body(PixelcutRequest, await _json_object(request)), {}
+    if media_type == "multipart/form-data":
+        return await _form(request)
+    raise UnsupportedContentType(
+        "The content type of the request was not application/json or multipart/form-data."
+    )
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidRequestBody("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestBody("The request body must be a JSON object.")
+    return data
+
+
+async def _form(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
+    try:
+        form = await request.form()
+    except (HTTPException, MultiPartException):
+        # Starlette reports a broken multipart body as an HTTP 400 of its own.
+        raise InvalidRequestBody("The multipart body could not be parsed.") from None
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    try:
+        for name, value in form.multi_items():
+            if name in _FILES:
+                if not isinstance(value, UploadFile):
+                    raise InvalidParameter(f"{name} must be a file.", field=name)
+                # A form whose file input was left empty sends an empty part: no file.
+                if data := await value.read():
+                    files[name] = data
+            elif isinstance(value, str):
+                fields[name] = value
+    finally:
+        await form.close()
+    return parse_body(PixelcutRequest, fields), files
+
+
+def job_spec(body: PixelcutRequest) -> JobSpec:
+    return JobSpec(
+        kind=JobKind.CLOTHING,
+        dialect="pixelcut",
+        options=TryOnOptions(
+            region=_REGIONS[body.garment_mode],
+            preprocess_garment=body.preprocess_garment,
+            remove_background=body.remove_background,
+            output_format=OutputFormat.JPEG,  # Pixelcut's results are always JPEG
+        ),
+    )
+
+
+def job_images(body: PixelcutRequest, files: dict[str, bytes]) -> dict[str, ImageInput]:
+    """Each image from its file if one came (the file wins), else from its URL."""
+    images = {}
+    for name, file_field in (("person", "person_image"), ("garment", "garment_image")):
+        url_field = _FILES[file_field]
+        if file_field in files:
+            images[name] = ImageInput(files[file_field], file_field, PIXELCUT)
+        elif (url := getattr(body, url_field)) is not None:
+            images[name] = ImageInput(url, url_field, PIXELCUT)
+        else:
+            raise MissingParameter(
+                f"Missing required parameter: {url_field} or {file_field}", field=url_field
+            )
+    return images
+
+
+# --- response -----------------------------------------------------------------------------
+
+_STATUS = {
+    JobState.QUEUED: "pending",
+    JobState.RUNNING: "running",
+    JobState.SUCCEEDED: "completed",
+    JobState.FAILED: "failed",
+    JobState.CANCELED: "failed",
+    JobState.TIMED_OUT: "failed",
+}
+
+
+def failure(view: JobView) -> dict[str, str]:
+    """Why a job did not succeed, as ``{"message", "error_code"}``. Timed out, canceled
+    and lost jobs have no error class: internal_error, as nothing in them was the
+    client's doing."""
+    return {
+        "message": failure_message(view) or "",
+        "error_code": pixelcut_code(error_class(view.error_code)),
+    }
+
+
+def status_body(view: JobView) -> dict:
+    body: dict[str, Any] = {"job_id": view.id, "status": _STATUS[view.state]}
+    if view.state is JobState.SUCCEEDED:
+        body["result_url"] = view.outputs[0].url
+    elif view.state.is_final:
+        body["error"] = failure(view)
+    return body
+
+
+def _accepted(view: JobView) -> Response:
+    return JSONResponse(
+        {"job_id": view.id},
+        status_code=202,
+        headers={"Location": f"/v1/try-on/job/{view.id}"},
+    )
+
+
+def finished_response(view: JobView) -> Response:
+    """A job that ended while the client waited. A failure reads as the 400 the client
+    would have got had we known at once (unknown_foreground for a person or garment
+    the engine could not find), or else as a 500 internal_error."""
+    if view.state is JobState.SUCCEEDED:
+        return JSONResponse({"result_url": view.outputs[0].url})
+    error = failure(view)
+    status = 500 if error["error_code"] == "internal_error" else 400
+    return error_response({"error": error["message"], "error_code": error["error_code"]}, status)
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
+_ACCEPTED_DOC = {
+    202: {
+        "description": "Not waited for, or not done in time: poll the Location.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/v1/try-on", openapi_extra=_openapi_body(), response_model=None, responses=_ACCEPTED_DOC
+)
+async def try_on(
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> Response:
+    """Try a garment on a person; wait for the result unless told not to."""
+    body, files = await read_request(request)
+    view = await service.submit(key, job_spec(body), job_images(body, files))
+    if not body.wait_for_result:
+        return _accepted(view)
+    view = await service.wait(view.id, key, service.settings.pixelcut_wait_seconds)
+    return finished_response(view) if view.state.is_final else _accepted(view)
+
+
+@router.get("/v1/try-on/job/{job_id}")
+async def job_status(
+    job_id: str,
+    key: Annotated[ApiKey, Depends(require_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> dict:
+    """A job's state; its result URL once completed, its error once failed."""
+    return status_body(await service.get(job_id, key))
+
+
+dialect = Dialect(
+    name="pixelcut",
+    prefixes=("/v1/try-on",),
+    router=router,
+    render_error=render_error,
+)
