@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from fitroom.errors import FitroomError
+from fitroom.errors import FitroomError, UrlRefused
 from fitroom.jobs.model import JobView
 from fitroom.jobs.store import JobStore
 
@@ -55,15 +55,18 @@ class WebhookSender:
                 await anyio.to_thread.run_sync(self.jobs.mark_webhook, record.id, "skipped", attempts)
                 continue
             body = render(await anyio.to_thread.run_sync(self.view, record))
+            permanent = False
             try:
                 status = await self.post(url, body)
                 ok = 200 <= status < 300
                 reason = f"HTTP {status}"
+            except UrlRefused as exc:  # the address will not become public by retrying
+                ok, permanent, reason = False, True, exc.message
             except FitroomError as exc:
                 ok, reason = False, exc.message
             if ok:
                 state = "delivered"
-            elif attempts >= MAX_ATTEMPTS:
+            elif permanent or attempts >= MAX_ATTEMPTS:
                 state = "failed"
                 log.warning("webhook for job %s failed for good: %s", record.id, reason)
             else:
