@@ -78,3 +78,37 @@ def test_tryon_reports_a_named_error_for_an_image_without_a_face(tmp_path):
     result = run("tryon", "--person", str(blank), "--out", str(tmp_path / "o.png"))
     assert result.returncode == 1
     assert "no_face_found" in result.stderr
+
+
+def test_eval_writes_contact_sheets_and_metrics_for_clothing_and_glasses(tmp_path):
+    import json
+
+    persons, garments, glasses, out = (tmp_path / n for n in ("persons", "garments", "glasses", "out"))
+    for folder in (persons, garments / "upper", glasses):
+        folder.mkdir(parents=True)
+    (persons / "astronaut.png").write_bytes(encode(astronaut()))
+    from tests.helpers import drawn_tshirt
+
+    (garments / "upper" / "tshirt.png").write_bytes(encode(drawn_tshirt()))
+    pair = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(pair)
+    for left in (60, 340):
+        draw.ellipse((left, 70, left + 200, 230), outline=(10, 10, 10, 255), width=14)
+    draw.line((260, 130, 340, 130), fill=(10, 10, 10, 255), width=12)
+    pair.save(glasses / "round.png")
+
+    result = run(
+        "eval", "--persons", str(persons), "--garments", str(garments), "--glasses", str(glasses),
+        "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"clothing", "glasses"}
+    sheets = sorted(p.name for p in out.rglob("*.png"))
+    assert any("sheet" in name for name in sheets), sheets
+    for sheet in out.glob("*sheet*.png"):
+        with Image.open(sheet) as img:  # at least two cells side by side: input and result
+            assert img.width > 1.5 * img.height / 2 and img.height > 100
+    assert list(out.glob("*.json")), "no metrics JSON written"
