@@ -1,0 +1,86 @@
+"""Median time per clothing try-on at 768×1024 on this machine, models warm.
+
+Inputs: every person in --persons (resized to 768×1024) with every upper garment in
+--garments (``upper/`` if present), default ../shared/testdata; without that folder,
+scikit-image's astronaut (resized) and a drawn tee. Three conditions, each the median
+over all pairs, after one untimed warm-up run that loads the models:
+
+  uncached   person analysis computed in the run (its cache cleared before each run)
+  cached     the person's analysis already cached (the same shopper, a new garment)
+  per effort the cached condition at fast / balanced / quality
+
+Run:  .venv/bin/python benchmarks/bench_clothing.py [--persons DIR] [--garments DIR] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fitroom.engines import person as persons
+from fitroom.engines import registry
+from fitroom.engines.base import EngineRequest
+from fitroom.eval.clothing import load_rgb
+from fitroom.jobs.model import Effort, JobKind, Region, TryOnOptions
+
+SIZE = (768, 1024)
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+
+def _inputs(persons_dir: Path, garments_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray], str]:
+    if persons_dir.is_dir() and garments_dir.is_dir():
+        people = [cv2.resize(load_rgb(p), SIZE, interpolation=cv2.INTER_AREA) for p in sorted(persons_dir.iterdir()) if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}]
+        folder = garments_dir / "upper" if (garments_dir / "upper").is_dir() else garments_dir
+        clothes = [load_rgb(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}]
+        return people, clothes, f"{len(people)} persons from {persons_dir}, {len(clothes)} garments from {folder}"
+    from skimage import data
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for the tests' drawn tee
+    from tests.engines.test_clothing_geometry import draw_tee
+
+    return [cv2.resize(data.astronaut(), SIZE)], [draw_tee()], "skimage astronaut resized to 768x1024, a drawn tee"
+
+
+def _time(engine, person: np.ndarray, garment: np.ndarray, options: TryOnOptions) -> float:
+    start = time.perf_counter()
+    engine.run(EngineRequest(images={"person": person, "garment": garment}, options=options))
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=Path, default=DEFAULT_DATA / "persons")
+    parser.add_argument("--garments", type=Path, default=DEFAULT_DATA / "garments")
+    parser.add_argument("--repeat", type=int, default=1, help="passes over all pairs")
+    args = parser.parse_args()
+    people, clothes, described = _inputs(args.persons, args.garments)
+    engine = registry.get(kind=JobKind.CLOTHING)
+    engine.warm_up()
+    options = TryOnOptions(region=Region.UPPER)
+    _time(engine, people[0], clothes[0], options)  # loads every model once
+    print(f"inputs: {described}; person images 768x1024; region upper; {args.repeat} pass(es)")
+
+    uncached, cached = [], []
+    per_effort: dict[Effort, list[float]] = {effort: [] for effort in Effort}
+    for _ in range(args.repeat):
+        for person in people:
+            for garment in clothes:
+                persons.clear_cache()
+                uncached.append(_time(engine, person, garment, options))
+                cached.append(_time(engine, person, garment, options))
+                for effort in Effort:
+                    per_effort[effort].append(_time(engine, person, garment, options.model_copy(update={"effort": effort})))
+    print(f"median per try-on, warm, person analysis computed: {statistics.median(uncached):7.1f} ms  (n={len(uncached)})")
+    print(f"median per try-on, warm, person analysis cached:   {statistics.median(cached):7.1f} ms  (n={len(cached)})")
+    for effort, times in per_effort.items():
+        print(f"  effort {effort.value:<8} (cached analysis):           {statistics.median(times):7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The CPU clothing try-on: MediaPipe's shipped models plus classical geometry, no weights
+to download.
+
+One run, top to bottom:
+
+1. analyse the person (landmarks, silhouette; cached by content hash, see ``person``);
+2. cut out the garment and find its keypoints (``garment``);
+3. fit: the garment's torso goes through a thin-plate spline from its keypoints to the
+   body's (width taken from the silhouette, with a little ease), its sleeves or trouser
+   legs through a skeletal warp along the arms' or legs' landmarks (``fit``, ``warp``);
+4. composite: the person's shading is carried onto the garment (luminance ratio of a
+   fine and a coarse blur, so folds survive and the old garment's flat colour does not),
+   arms and hands stay in front where they are bare, the head is never touched, edges
+   are feathered, and everything outside the garment is left bit-identical.
+
+A seed draws the fit (ease, length, hem flare), so variants of one request differ in how
+the garment sits, and the same seed gives the same pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fitroom.engines import garment as garments
+from fitroom.engines import person as persons
+from fitroom.engines.base import Engine, EngineRequest, EngineResult
+from fitroom.engines.registry import register
+from fitroom.engines.fit import Body, Fit, fit_garment, union, waist
+from fitroom.errors import InvalidParameter, RegionNotVisible
+from fitroom.jobs.model import Effort, JobKind, Region, TryOnOptions
+
+# OpenCV's threaded resize/remap can reorder float sums; one thread keeps bytes stable.
+cv2.setNumThreads(1)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an effort level buys: a sharper garment, finer spline grid, shading, cubic
+    sampling, feathering."""
+
+    garment_side: int
+    grid: int
+    shading: float
+    cubic: bool
+    feather: float
+
+
+EFFORT = {
+    Effort.FAST: Settings(garment_side=400, grid=24, shading=0.0, cubic=False, feather=0.0),
+    Effort.BALANCED: Settings(garment_side=560, grid=8, shading=0.8, cubic=False, feather=1.2),
+    Effort.QUALITY: Settings(garment_side=768, grid=4, shading=1.0, cubic=True, feather=1.8),
+}
+
+
+def _check_visible(a: persons.PersonAnalysis, region: Region) -> None:
+    """Refuse a garment whose part of the body the photo does not show."""
+    if region is Region.LOWER and not a.visible(persons.L_HIP, persons.R_HIP, persons.L_KNEE, persons.R_KNEE, margin=0.02):
+        raise RegionNotVisible("bottoms need the hips and knees in the person image")
+    if region is Region.FULL and not a.visible(persons.L_HIP, persons.R_HIP, margin=0.05):
+        raise RegionNotVisible("dresses need the hips in the person image")
+
+
+def render(
+    person_rgb: np.ndarray,
+    analysis: persons.PersonAnalysis,
+    g: garments.Garment,
+    fit: Fit,
+    settings: Settings,
+    *,
+    remove_background: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """One try-on: (image, try-on mask, facts). Pixels where the mask is 0 are the
+    person's own, unchanged. All the work happens inside the garment's bounding box."""
+    shape = person_rgb.shape[:2]
+    body = Body.of(analysis, analysis.in_front)
+    pieces = fit_garment(g, body, fit, shape, grid=settings.grid, cubic=settings.cubic)
+    boxes = [p.box for p in pieces]
+    bare = _old_sleeves(analysis, g.region)
+    if bare is not None:
+        ys, xs = np.nonzero(bare)
+        boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    x0, y0, x1, y1 = union(boxes)
+    window = (slice(y0, y1), slice(x0, x1))
+
+    # Where the garment may go: the body plus a little ease, never the head; bare arms and
+    # hands stay in front of the torso piece, hands in front of sleeves too.
+    allowed = analysis.near[window].copy()
+    if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):  # a skirt's hem swings past the legs
+        hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
+        allowed[max(hips_y - y0, 0) :] = True
+    allowed &= ~analysis.head[window]
+    torso_keep = allowed & ~analysis.in_front[window]
+    limb_keep = allowed & ~analysis.hands[window]
+
+    torso = pieces[0]
+    tx0, ty0, tx1, ty1 = torso.box
+    colour = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
+    alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
+    sub = (slice(ty0 - y0, ty1 - y0), slice(tx0 - x0, tx1 - x0))
+    colour[sub] = torso.rgba[..., :3]
+    alpha[sub] = torso.rgba[..., 3] * torso_keep[sub]
+    for piece in pieces[1:]:  # limbs go over the torso
+        bx0, by0, bx1, by1 = piece.box
+        sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
+        a = piece.rgba[..., 3] * (limb_keep if piece.is_limb else torso_keep)[sub]
+        under = alpha[sub] * (1.0 - a)
+        total = a + under
+        colour[sub] = (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[..., None]
+        alpha[sub] = total
+
+    if bare is not None:
+        # Old sleeves the new garment leaves visible become bare arms: the face's skin
+        # colour under the garment layer (the shading below gives them the arm's form).
+        skin_alpha = cv2.GaussianBlur(bare[window].astype(np.float32), (0, 0), 1.5) * (1 - alpha)
+        total = alpha + skin_alpha
+        colour = (colour * alpha[..., None] + analysis.skin_colour.astype(np.float32) * skin_alpha[..., None]) / np.maximum(total, 1e-4)[..., None]
+        alpha = total
+    if settings.feather > 0:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
+    alpha[alpha < 1 / 255] = 0
+    if settings.shading > 0:
+        light = 255 * (1 + settings.shading * (analysis.shading[window] - 1))
+        colour = cv2.multiply(colour, cv2.merge([light, light, light]))
+    else:
+        colour = colour * 255
+    garment_px = cv2.convertScaleAbs(colour)  # saturates to 0..255
+    out = _white_background(person_rgb, analysis) if remove_background else person_rgb.copy()
+    base = np.ascontiguousarray(out[window])
+    blended = cv2.blendLinear(garment_px, base, alpha, 1 - alpha)
+    # bit-exact outside the garment, whatever rounding did
+    out[window] = np.where(alpha[..., None] > 0, blended, base)
+    mask = np.zeros(shape, bool)
+    mask[window] = alpha > 0.5
+    return out, mask, {**_old_garment(analysis, g.region, mask, body), "old_sleeves_repainted_as_skin": bare is not None}
+
+
+def _old_sleeves(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray | None:
+    """Long sleeves on the lower arms, for a top or dress that replaces what the person
+    wears (not outerwear, which goes over it); ``None`` when the arms are bare or the
+    sleeves short."""
+    if region not in (Region.UPPER, Region.FULL) or analysis.skin_colour is None:
+        return None
+    sleeves = analysis.sleeve_zone & ~analysis.skin
+    sleeves = cv2.morphologyEx(sleeves.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+    # Long sleeves cover nearly all of the zone; below that the "clothing" is mostly skin
+    # the chroma model missed, or a short sleeve's edge, and repainting would only blur it.
+    return sleeves if sleeves.sum() > 0.7 * analysis.sleeve_zone.sum() else None
+
+
+def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) -> np.ndarray:
+    m = analysis.mask[..., None]
+    return np.round(person_rgb * m + 255 * (1 - m)).astype(np.uint8)
+
+
+def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndarray, body: Body) -> dict[str, Any]:
+    """How much of what the person wore in the garment's zone is still visible: clothing
+    (not skin, not head) on the arms and torso for tops, on the legs for bottoms."""
+    h, _ = analysis.shape
+    rows = np.arange(h)[:, None]
+    hips_y = (body.hip["a"][1] + body.hip["b"][1]) / 2
+    knees_y = (body.knee["a"][1] + body.knee["b"][1]) / 2
+    shoulders_y = (body.shoulder["a"][1] + body.shoulder["b"][1]) / 2
+    if region is Region.LOWER:
+        zone = (rows > waist(body)[1]) & (rows < (body.ankle["a"][1] + body.ankle["b"][1]) / 2)
+    else:
+        zone = (rows > shoulders_y) & (rows < hips_y + 0.2 * (knees_y - hips_y))
+    clothing = analysis.binary & ~analysis.skin & ~analysis.head & ~analysis.hands & zone
+    total = int(clothing.sum())
+    share = float((clothing & ~mask).sum() / total) if total else 0.0
+    return {"old_garment_visible": share > 0.08, "old_garment_visible_share": round(share, 3)}
+
+
+def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
+    """A 3:4 window around the person's silhouette, inside the photo."""
+    h, w = analysis.shape
+    ys, xs = np.nonzero(analysis.binary)
+    cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+    height = max((ys.max() - ys.min()) * 1.08, (xs.max() - xs.min()) * 1.08 * 4 / 3)
+    width = height * 3 / 4
+    if width > w:
+        width, height = w, w * 4 / 3
+    if height > h:
+        height, width = h, h * 3 / 4
+    x0 = int(np.clip(cx - width / 2, 0, w - width))
+    y0 = int(np.clip(cy - height / 2, 0, h - height))
+    return x0, y0, x0 + int(width), y0 + int(height)
+
+
+@register(default=True)
+class CpuClothingEngine(Engine):
+    name = "cpu-clothing"
+    kind = JobKind.CLOTHING
+
+    def warm_up(self) -> None:
+        persons.warm_up()
+
+    def run(self, request: EngineRequest) -> EngineResult:
+        if "person" not in request.images or "garment" not in request.images:
+            raise InvalidParameter("a clothing try-on needs a person and a garment image")
+        options = request.options
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
+        analysis, cached = persons.analyze(person_rgb)
+        timings["person"] = (time.perf_counter() - start) * 1000
+
+        start = time.perf_counter()
+        settings = EFFORT[options.effort]
+        g = garments.extract(
+            request.images["garment"], region=options.region, photo_type=options.photo_type, preprocess=options.preprocess_garment, side=settings.garment_side
+        )
+        timings["garment"] = (time.perf_counter() - start) * 1000
+        _check_visible(analysis, g.region)
+
+        start = time.perf_counter()
+        fits = [Fit.draw(options.seed, i) for i in range(options.num_outputs)]
+        images, facts = [], {}
+        box = crop_box(analysis) if options.crop else None
+        for i, fit in enumerate(fits):
+            image, mask, found = render(person_rgb, analysis, g, fit, settings, remove_background=options.remove_background)
+            facts = facts or found
+            if options.mask_only:
+                image = np.repeat((mask * 255).astype(np.uint8)[..., None], 3, axis=2)
+            if box is not None:
+                image = np.ascontiguousarray(image[box[1] : box[3], box[0] : box[2]])
+            images.append(image)
+        timings["render"] = (time.perf_counter() - start) * 1000
+        return EngineResult(images=images, metadata=_metadata(options, g, fits, facts, cached, timings))
+
+
+def _metadata(options: TryOnOptions, g: garments.Garment, fits: list[Fit], facts: dict[str, Any], cached: bool, timings: dict[str, float]) -> dict[str, Any]:
+    applied = {
+        "region": g.region.value,
+        "photo_type": g.photo_type.value,
+        "effort": options.effort.value,
+        "num_outputs": options.num_outputs,
+        "seed": options.seed,
+        "crop": options.crop,
+        "mask_only": options.mask_only,
+        "remove_background": options.remove_background,
+        "preprocess_garment": options.preprocess_garment,
+        "output_format": options.output_format.value,
+    }
+    not_applied = {key: "not used by the CPU clothing engine" for key in options.extras}
+    if options.garment_description:
+        not_applied["garment_description"] = "the CPU engine reads the garment from its pixels only"
+    return {
+        "engine": CpuClothingEngine.name,
+        "applied": applied,
+        "not_applied": not_applied,
+        "region": g.region.value,
+        "photo_type": g.photo_type.value,
+        "person_analysis_cached": cached,
+        "variants": {"varies": ["ease", "length", "flare"], "fits": [asdict(f) for f in fits]},
+        **facts,
+        "timings_ms": {k: round(v, 1) for k, v in timings.items()},
+    }

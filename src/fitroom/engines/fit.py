@@ -1,0 +1,308 @@
+"""Fitting a garment to a body: where each keypoint of the garment goes on the person,
+and the warped pieces that result.
+
+Tops and dresses: a thin-plate spline from the garment's neck, shoulders and edge rows
+to the body's, whose widths come from the person's silhouette with a little ease and
+whose length comes from the torso (garment photos and bodies disagree on proportions).
+Sleeves and trouser legs: a skeletal warp along the arm or leg landmarks, so a sleeve
+follows a raised arm. A skirt is a spline from waistband to hem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fitroom.engines import garment as garments
+from fitroom.engines import person as persons
+from fitroom.engines.warp import limb_map, sample, tps_map
+from fitroom.jobs.model import Region
+
+SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder points: width / their distance
+ARM_WIDTH = 0.36  # a sleeve's width at the shoulder on the body, as a share of shoulder width
+WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
+ROWS = 6  # spline control rows between a top's armpits and its hem
+
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How one variant wears the garment; drawn from the seed."""
+
+    ease: float  # width over the body's silhouette
+    length: float  # garment length relative to its proportions
+    flare: float  # hem width relative to the garment's own
+
+    @classmethod
+    def draw(cls, seed: int, variant: int) -> Fit:
+        rng = np.random.default_rng([seed, variant])
+        u = rng.random(3)
+        return cls(ease=round(1.02 + 0.1 * u[0], 3), length=round(0.92 + 0.16 * u[1], 3), flare=round(0.94 + 0.2 * u[2], 3))
+
+
+@dataclass
+class Body:
+    """The person's landmarks in image-left ('a') / image-right ('b') terms."""
+
+    analysis: persons.PersonAnalysis
+    shoulder: dict[str, np.ndarray]
+    elbow: dict[str, np.ndarray]
+    wrist: dict[str, np.ndarray]
+    hip: dict[str, np.ndarray]
+    knee: dict[str, np.ndarray]
+    ankle: dict[str, np.ndarray]
+    exclude: np.ndarray  # pixels that are not torso when measuring widths (bare arms, hands)
+
+    @classmethod
+    def of(cls, a: persons.PersonAnalysis, exclude: np.ndarray) -> Body:
+        p = a.point
+        flip = p(persons.R_SHOULDER)[0] < p(persons.L_SHOULDER)[0]  # facing the camera
+
+        def pair(left: int, right: int) -> dict[str, np.ndarray]:
+            first, second = (right, left) if flip else (left, right)
+            return {"a": p(first).astype(np.float64), "b": p(second).astype(np.float64)}
+
+        return cls(
+            analysis=a,
+            shoulder=pair(persons.L_SHOULDER, persons.R_SHOULDER),
+            elbow=pair(persons.L_ELBOW, persons.R_ELBOW),
+            wrist=pair(persons.L_WRIST, persons.R_WRIST),
+            hip=pair(persons.L_HIP, persons.R_HIP),
+            knee=pair(persons.L_KNEE, persons.R_KNEE),
+            ankle=pair(persons.L_ANKLE, persons.R_ANKLE),
+            exclude=exclude,
+        )
+
+    @property
+    def shoulder_width(self) -> float:
+        return float(np.linalg.norm(self.shoulder["a"] - self.shoulder["b"]))
+
+    @property
+    def down(self) -> np.ndarray:
+        axis = (self.hip["a"] + self.hip["b"] - self.shoulder["a"] - self.shoulder["b"]) / 2
+        return axis / max(float(np.linalg.norm(axis)), 1e-6)
+
+    def centre_at(self, y: float) -> float:
+        """x of the body's centre line at row ``y`` (shoulder mid to hip mid, extended)."""
+        top = (self.shoulder["a"] + self.shoulder["b"]) / 2
+        bottom = (self.hip["a"] + self.hip["b"]) / 2
+        t = (y - top[1]) / max(bottom[1] - top[1], 1e-6)
+        return float(top[0] + t * (bottom[0] - top[0]))
+
+    def shoulder_top(self, side: str) -> np.ndarray:
+        """Where the silhouette's shoulder line is above this shoulder joint, measured a
+        little towards the neck (where a garment's shoulder rests): the joint landmark
+        sits inside the shoulder, well below the fabric line."""
+        sw = self.shoulder_width
+        centre = (self.shoulder["a"] + self.shoulder["b"]) / 2
+        joint = self.shoulder[side]
+        x = int(round(joint[0] + (centre[0] - joint[0]) * 0.25))
+        y = int(round(joint[1]))
+        h, w = self.analysis.shape
+        column = self.analysis.binary[max(y - int(0.4 * sw), 0) : max(y, 1), int(np.clip(x, 0, w - 1))]
+        outside = np.flatnonzero(~column[::-1])  # first non-person pixel going up
+        rise = float(outside[0]) if outside.size else 0.4 * sw
+        return np.array([joint[0], joint[1] - min(rise, 0.3 * sw) + 0.02 * sw])
+
+    def outer_half_width(self, y: float) -> float | None:
+        """Half the span of both legs together at row ``y`` (a skirt hangs around both)."""
+        h, w = self.analysis.shape
+        row = int(round(y))
+        if not 0 <= row < h:
+            return None
+        cx, reach = self.centre_at(y), self.shoulder_width
+        x0, x1 = int(max(cx - reach, 0)), int(min(cx + reach, w))
+        xs = np.flatnonzero(self.analysis.binary[row, x0:x1] & ~self.exclude[row, x0:x1])
+        return float(max(cx - x0 - xs[0], xs[-1] + x0 - cx)) if xs.size else None
+
+    def half_width(self, y: float) -> float | None:
+        """Half the silhouette's width at row ``y`` without arms and hands, or ``None``
+        where the row is outside the photo or the centre is not on the body."""
+        run = self.analysis.torso_run(int(round(y)), self.centre_at(y), self.exclude)
+        if run is None:
+            return None
+        half = (run[1] - run[0]) / 2
+        return half if half < 1.6 * self.shoulder_width else None
+
+
+
+def _width(body: Body, y: float, garment_half: float, fit: Fit) -> float:
+    """A garment's half width on the body: the silhouette plus ease. A flat garment is
+    half its circumference wide, far wider than the body seen from the front, so its own
+    width only counts where no body is there to measure (below the photo, between legs)."""
+    sw = body.shoulder_width
+    for rise in np.linspace(0, 0.6 * sw, 7):  # below the photo or between the legs: nearest row above
+        body_half = body.half_width(y - rise)
+        if body_half is not None:
+            return float(max(body_half * fit.ease, min(garment_half, body_half * 1.4)) if rise else body_half * fit.ease)
+    return garment_half / 1.3
+
+
+def _upper_controls(g: garments.Garment, body: Body, fit: Fit) -> tuple[np.ndarray, np.ndarray, float]:
+    """Keypoint pairs (body, garment) for a top or dress, and the garment→body scale."""
+    pts = g.points
+    sw = body.shoulder_width
+    g_sw = float(pts["shoulder_b"][0] - pts["shoulder_a"][0])
+    scale = sw * SHOULDER_SEAM * fit.ease / max(g_sw, 1.0)
+    down = body.down
+    right = np.array([down[1], -down[0]])  # image-right when the body is upright
+    tops = {side: body.shoulder_top(side) for side in ("a", "b")}
+    seam = (tops["a"] + tops["b"]) / 2
+    g_cx, g_top = float(pts["neck"][0]), float(pts["shoulder_a"][1])
+    # Garment photos and bodies disagree on length-to-width, so the length is set on the
+    # body: a top's hem lands around the hips, a dress's between knees and ankles.
+    hips = (body.hip["a"] + body.hip["b"]) / 2
+    torso = float(np.dot(hips - seam, down))
+    stretch = scale * fit.length
+    hem_drop = (float(pts["hem"][1]) - g_top) * stretch
+    if g.region is Region.FULL:
+        knees = (body.knee["a"] + body.knee["b"]) / 2
+        thigh = float(np.dot(knees - hips, down))
+        hem_drop = float(np.clip(hem_drop * fit.length, torso + 0.85 * thigh, torso + 1.9 * thigh))
+    else:
+        hem_drop = float(np.clip(hem_drop, torso * 0.9, torso * 1.3)) * fit.length
+    stretch = hem_drop / max(float(pts["hem"][1]) - g_top, 1.0)
+
+    def place(gy: float, offset: float) -> np.ndarray:
+        drop = (gy - g_top) * (stretch if gy > g_top else scale)
+        return seam + down * max(drop, -0.25 * sw) + right * offset
+
+    body_pts, garment_pts = [], []
+    body_pts.append(place(pts["neck"][1], 0.0))
+    garment_pts.append(pts["neck"])
+    for side, sign in (("a", -1), ("b", 1)):
+        body_pts.append(tops[side] + right * sign * (SHOULDER_SEAM - 1) / 2 * sw)
+        garment_pts.append(pts[f"shoulder_{side}"])
+    # Edge pairs on rows from the armpits to the hem: enough rows that the garment's edge
+    # follows the body's outline rather than its own flat-lay contour.
+    hips_y = float((body.hip["a"][1] + body.hip["b"][1]) / 2)
+    for i, gy in enumerate(np.linspace(float(pts["armpit_a"][1]), float(pts["hem"][1]), ROWS)):
+        gl, gr = g.extent(gy) if 0 < i < ROWS - 1 else (float(pts[f"{'armpit' if i == 0 else 'hem'}_{s}"][0]) for s in "ab")
+        centre = place(gy, 0.0)
+        half = (gr - gl) / 2 * scale
+        if centre[1] > hips_y:
+            # below the hips a dress hangs around both legs, with its own flare
+            legs = body.outer_half_width(float(centre[1]))
+            half = max(half / 1.3 * fit.flare, (legs or 0.0) * fit.ease)
+        else:
+            half = _width(body, float(centre[1]), half, fit)
+        for sign, gx in ((-1, gl), (1, gr)):
+            body_pts.append(centre + right * sign * half)
+            garment_pts.append(np.array([gx, gy]))
+        body_pts.append(centre)
+        garment_pts.append(np.array([g_cx, gy]))
+    return np.array(body_pts), np.array(garment_pts), scale
+
+
+def _box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int)
+    return max(int(x0), 0), max(int(y0), 0), min(int(x1), w), min(int(y1), h)
+
+
+@dataclass
+class Piece:
+    """One warped garment piece in output coordinates: straight-alpha RGBA over ``box``."""
+
+    rgba: np.ndarray
+    box: tuple[int, int, int, int]
+    is_limb: bool
+
+
+def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
+def fit_garment(g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int], *, grid: int, cubic: bool) -> list[Piece]:
+    """Warp the garment onto the body, piece by piece: the torso (or a skirt) through the
+    spline, sleeves and trouser legs along their limbs."""
+    sw = body.shoulder_width
+    rgba = np.empty((*g.mask.shape, 4), np.float32)
+    rgba[..., :3] = g.rgb
+    rgba[..., :3] *= 1 / 255
+
+    def warp(mask: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        # a one-pixel soft edge on the cut-out so the warped outline is anti-aliased
+        rgba[..., 3] = cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)
+        return sample(rgba, mx, my, cubic)
+
+    pieces: list[Piece] = []
+    geometry = Region.UPPER if g.region is Region.OUTERWEAR else g.region
+    if geometry is Region.LOWER:
+        scale_w = _lower_scale(g, body, fit)
+        if g.limbs:
+            for side, limb in g.limbs.items():
+                chain = _leg_chain(body, side, scale_w * float(g.points["waist_b"][0] - g.points["waist_a"][0]) / 4)
+                length = sum(np.linalg.norm(b - a) for a, b in zip(chain[:-1], chain[1:])) * 1.03
+                box = _box(chain, limb.width * scale_w, shape)
+                mx, my = limb_map(chain, limb.root, limb.end, length * fit.length / np.linalg.norm(limb.end - limb.root), scale_w, box)
+                pieces.append(Piece(warp(limb.mask, mx, my), box, is_limb=False))
+            return pieces
+        body_pts, garment_pts = _skirt_controls(g, body, fit, scale_w)
+    else:
+        body_pts, garment_pts, scale = _upper_controls(g, body, fit)
+        for side, limb in g.limbs.items():
+            outward = (body.shoulder[side] - (body.shoulder["a"] + body.shoulder["b"]) / 2) / sw
+            chain = np.array([body.shoulder[side] + outward * 0.1 * sw, body.elbow[side], body.wrist[side]])
+            # A flat sleeve is a pressed tube, about half again as wide as the arm it
+            # goes round; seen on the body it is the arm's width plus ease.
+            across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
+            reach = float(np.linalg.norm(limb.end - limb.root)) * scale * fit.length
+            box = _box(_along(chain, reach), ARM_WIDTH * sw, shape)
+            mx, my = limb_map(chain, limb.root, limb.end, scale * fit.length, across, box)
+            pieces.append(Piece(warp(limb.mask, mx, my), box, is_limb=True))
+    box = _box(body_pts, 0.12 * sw, shape)
+    mx, my = tps_map(body_pts, garment_pts, box, grid)
+    pieces.insert(0, Piece(warp(g.body_mask, mx, my), box, is_limb=False))
+    return pieces
+
+
+def _along(chain: np.ndarray, length: float) -> np.ndarray:
+    """The chain cut (or extended) to ``length`` along it: where a sleeve reaches."""
+    points = [chain[0]]
+    for a, b in zip(chain[:-1], chain[1:]):
+        seg = float(np.linalg.norm(b - a))
+        if seg >= length:
+            points.append(a + (b - a) * (length / max(seg, 1e-6)))
+            return np.array(points)
+        points.append(b)
+        length -= seg
+    points.append(chain[-1] + (chain[-1] - chain[-2]) / max(float(np.linalg.norm(chain[-1] - chain[-2])), 1e-6) * length)
+    return np.array(points)
+
+
+def _lower_scale(g: garments.Garment, body: Body, fit: Fit) -> float:
+    """Width scale of a bottom, from the body's waist (its length follows the legs)."""
+    waist_y = waist(body)[1]
+    half = body.half_width(waist_y) or 0.6 * body.shoulder_width
+    g_width = float(g.points["waist_b"][0] - g.points["waist_a"][0])
+    return 2 * half * fit.ease / max(g_width, 1.0)
+
+
+def waist(body: Body) -> np.ndarray:
+    hips = (body.hip["a"] + body.hip["b"]) / 2
+    knees = (body.knee["a"] + body.knee["b"]) / 2
+    return hips - (knees - hips) * WAIST_ABOVE_HIPS
+
+
+def _leg_chain(body: Body, side: str, offset: float) -> np.ndarray:
+    """Waistband point above this hip, knee, ankle."""
+    belt = waist(body)
+    sign = -1 if side == "a" else 1
+    top = belt + np.array([sign * offset, 0.0])
+    return np.array([top, body.knee[side], body.ankle[side]])
+
+
+def _skirt_controls(g: garments.Garment, body: Body, fit: Fit, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    pts = g.points
+    belt = waist(body)
+    half = float(pts["waist_b"][0] - pts["waist_a"][0]) / 2 * scale
+    length = (pts["hem"][1] - pts["waist_a"][1]) * scale * fit.length
+    hem = belt + np.array([0.0, length])
+    hem_half = _width(body, float(hem[1]), float(pts["hem_b"][0] - pts["hem_a"][0]) / 2 * scale * fit.flare, fit)
+    body_pts = [belt - [half, 0], belt + [half, 0], belt, hem - [hem_half, 0], hem + [hem_half, 0], hem]
+    garment_pts = [pts["waist_a"], pts["waist_b"], np.array([(pts["waist_a"][0] + pts["waist_b"][0]) / 2, pts["waist_a"][1]]), pts["hem_a"], pts["hem_b"], pts["hem"]]
+    return np.array(body_pts, np.float64), np.array(garment_pts, np.float64)

@@ -1,0 +1,367 @@
+"""Garment extraction: cut the garment out of its photo, decide its category, find its
+keypoints.
+
+Two kinds of garment photo reach the engine. Product photos (flat lay, ghost mannequin)
+sit on a plain white, grey or coloured background, which a colour distance to the
+border's colour removes. Photos of the garment worn by a model are cut with the same
+person analysis as the shopper's photo: the person's silhouette minus head, skin and the
+other half of the outfit. The photo type is detected (a face above a pair of shoulders
+means someone wears it) unless the request says which it is.
+
+Keypoints come from the mask's row profile (the run of garment pixels through the centre
+column), or for a worn garment directly from the wearer's landmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from fitroom.engines import person as person_analysis
+from fitroom.errors import NoGarmentFound
+from fitroom.jobs.model import PhotoType, Region
+
+WORK_SIDE = 560  # garments are analysed and sampled at most this large (they shrink on the body anyway)
+MIN_GARMENT_SHARE = 0.03
+
+
+@dataclass
+class Limb:
+    """A sleeve or trouser leg: an axis from ``root`` to ``end`` and the pixels it owns."""
+
+    root: np.ndarray
+    end: np.ndarray
+    width: float
+    mask: np.ndarray  # H×W bool, this limb's pixels in the garment image
+
+
+@dataclass
+class Garment:
+    rgb: np.ndarray  # H×W×3 uint8
+    mask: np.ndarray  # H×W bool, the whole garment
+    region: Region  # upper, lower or full (outerwear uses upper's geometry)
+    photo_type: PhotoType
+    points: dict[str, np.ndarray] = field(default_factory=dict)  # 'a' = image left, 'b' = image right
+    limbs: dict[str, Limb] = field(default_factory=dict)  # 'a'/'b': sleeves or trouser legs
+
+    def extent(self, y: float) -> tuple[float, float]:
+        """Left and right edge of the garment's body (not its limbs) around row ``y``."""
+        cx = int(self.points.get("neck", self.points.get("crotch"))[0])
+        return _central_width(self.body_mask, int(y) - 2, int(y) + 3, cx)
+
+    @cached_property
+    def body_mask(self) -> np.ndarray:
+        """The garment without its limbs: what the torso (or pelvis) warp moves."""
+        out = self.mask.copy()
+        for limb in self.limbs.values():
+            out &= ~limb.mask
+        return out
+
+
+def _fit(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
+    scale = side / max(rgb.shape[:2])
+    if scale >= 1:
+        return rgb[..., :3].copy()
+    return cv2.resize(rgb[..., :3], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _clean(mask: np.ndarray) -> np.ndarray:
+    """Largest blob, holes filled, edge noise opened away."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return mask.astype(bool)
+    blob = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    # fill holes: whatever the outside cannot reach from the corner is inside
+    outside = np.pad(blob, 1)
+    cv2.floodFill(outside, None, (0, 0), 1)
+    return (blob > 0) | (outside[1:-1, 1:-1] == 0)
+
+
+def remove_background(rgb: np.ndarray) -> np.ndarray:
+    """Garment mask of a product photo.
+
+    A backdrop is smooth, so a flood fill from the border that only steps between
+    neighbours differing by one grey level takes the backdrop, its soft shadows and
+    gradients, and stops at the garment's outline even where the garment has the
+    backdrop's colour (a white shirt on white). It starts only from border pixels of the
+    backdrop's colour, since a garment may touch the frame. Where the fill leaks in
+    anyway (no outline at all), a colour distance to the backdrop takes over.
+    """
+    if rgb.shape[-1] == 4 and rgb[..., 3].min() < 250:  # already cut out
+        return _clean(rgb[..., 3] > 127)
+    rgb = np.ascontiguousarray(rgb[..., :3])
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    h, w = lab.shape[:2]
+    m = max(2, min(h, w) // 50)
+    border = np.concatenate([lab[:m].reshape(-1, 3), lab[-m:].reshape(-1, 3), lab[:, :m].reshape(-1, 3), lab[:, -m:].reshape(-1, 3)])
+    background = np.median(border, axis=0)
+    spread = np.percentile(np.linalg.norm(border - background, axis=1), 60)
+    threshold = max(6.0, 2.0 * spread + 3.0)
+    diff = lab - background
+    distance = cv2.sqrt(cv2.transform(diff * diff, np.ones((1, 3), np.float32)))
+
+    fill = np.zeros((h + 2, w + 2), np.uint8)
+    step = max(min(h, w) // 48, 1)
+    seeds = [(x, y) for x in range(0, w, step) for y in (0, h - 1)] + [(x, y) for y in range(0, h, step) for x in (0, w - 1)]
+    for x, y in seeds:
+        if not fill[y + 1, x + 1] and distance[y, x] < threshold:
+            cv2.floodFill(rgb, fill, (x, y), 0, (1, 1, 1), (1, 1, 1), 8 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+    flooded = _clean(fill[1:-1, 1:-1] == 0)
+    by_colour = distance > threshold
+    if flooded.sum() < 0.6 * by_colour.sum():
+        return _clean(flooded | by_colour)
+    return flooded
+
+
+def detect_photo_type(rgb: np.ndarray) -> tuple[PhotoType, person_analysis.PersonAnalysis | None]:
+    """Worn when the pose model finds a face clearly above a pair of shoulders: a face
+    printed on a tee sits below the tee's shoulders and does not count."""
+    if not person_analysis.face_boxes(rgb):  # cheap test first: most product photos end here
+        return PhotoType.FLAT_LAY, None
+    wearer = person_analysis.detect(rgb)
+    if wearer is None or not wearer.visible(person_analysis.NOSE, person_analysis.L_EYE, person_analysis.R_EYE):
+        return PhotoType.FLAT_LAY, None
+    if not wearer.visible(person_analysis.L_SHOULDER, person_analysis.R_SHOULDER):
+        return PhotoType.FLAT_LAY, None
+    shoulder_y = wearer.landmarks[[person_analysis.L_SHOULDER, person_analysis.R_SHOULDER], 1].mean()
+    nose = wearer.point(person_analysis.NOSE)
+    if nose[1] > shoulder_y - 0.3 * wearer.shoulder_width:
+        return PhotoType.FLAT_LAY, None
+    if not any(x <= nose[0] <= x + w and y <= nose[1] <= y + h for x, y, w, h in person_analysis.face_boxes(rgb)):
+        return PhotoType.FLAT_LAY, None
+    return PhotoType.WORN, wearer
+
+
+def worn_mask(rgb: np.ndarray, wearer: person_analysis.PersonAnalysis, region: Region) -> np.ndarray:
+    """The garment a model wears: silhouette minus head, skin and hands, cut to the
+    rows where ``region``'s garment sits."""
+    skin = person_analysis.skin_from_face(rgb, wearer).mask(rgb)
+    sw = wearer.shoulder_width
+    forearms = wearer.limb((person_analysis.L_ELBOW, person_analysis.L_WRIST), (0.14 * sw,)) | wearer.limb(
+        (person_analysis.R_ELBOW, person_analysis.R_WRIST), (0.14 * sw,)
+    )
+    mask = wearer.binary & ~wearer.head & ~wearer.hands & ~skin & ~forearms
+    hips_y = wearer.landmarks[[person_analysis.L_HIP, person_analysis.R_HIP], 1].mean()
+    knees_y = wearer.landmarks[[person_analysis.L_KNEE, person_analysis.R_KNEE], 1].mean()
+    shoulders_y = wearer.landmarks[[person_analysis.L_SHOULDER, person_analysis.R_SHOULDER], 1].mean()
+    rows = np.arange(mask.shape[0])[:, None]
+    if region is Region.LOWER:
+        mask &= rows > hips_y - 0.25 * (knees_y - hips_y)
+    elif region is not Region.FULL:
+        mask &= rows < hips_y + 0.2 * (knees_y - hips_y)
+    mask &= rows > shoulders_y - 0.3 * wearer.shoulder_width
+    return _clean(mask)
+
+
+def detect_region(mask: np.ndarray) -> Region:
+    """Trousers have a gap between the legs at the bottom; dresses are tall; else a top."""
+    ys, xs = np.nonzero(mask)
+    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+    height, width = bottom - top + 1, right - left + 1
+    centre = int((left + right) / 2)
+    column = mask[top : bottom + 1, max(centre - 2, 0) : centre + 3].any(axis=1)
+    gap = height - (np.flatnonzero(column).max() + 1) if column.any() else height
+    if gap > 0.25 * height:
+        return Region.LOWER
+    if height > 1.45 * width:
+        return Region.FULL
+    return Region.UPPER
+
+
+def _runs(mask: np.ndarray, centre_x: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the outer extent of garment pixels; rows without any get NaN."""
+    any_row = mask.any(axis=1)
+    left = np.where(any_row, np.argmax(mask, axis=1), np.nan).astype(np.float32)
+    right = np.where(any_row, mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1), np.nan).astype(np.float32)
+    return left, right
+
+
+def _central_width(mask: np.ndarray, y0: int, y1: int, cx: int) -> tuple[float, float]:
+    """Median extent of the run through ``cx`` over rows y0..y1 (sleeves hanging apart
+    from the body are not part of that run)."""
+    lefts, rights = [], []
+    for y in range(max(y0, 0), min(y1, mask.shape[0])):
+        row = mask[y]
+        if not row[cx]:
+            continue
+        off = np.flatnonzero(~row[:cx])
+        on = np.flatnonzero(~row[cx:])
+        lefts.append(off[-1] + 1 if off.size else 0)
+        rights.append(cx + on[0] - 1 if on.size else mask.shape[1] - 1)
+    if not lefts:
+        ys, xs = np.nonzero(mask[max(y0, 0) : y1])
+        return float(xs.min()), float(xs.max())
+    return float(np.median(lefts)), float(np.median(rights))
+
+
+def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
+    ys, xs = np.nonzero(mask)
+    # Flat lays are laid out symmetric, so the bounding box's middle is the centre line;
+    # the hem is the lowest garment row near it (cuffs of hanging sleeves can be lower).
+    cx = int((xs.min() + xs.max()) / 2)
+    top = int(ys.min())
+    centre_band = mask[:, max(cx - 10, 0) : cx + 11].any(axis=1)
+    bottom = int(np.flatnonzero(centre_band).max()) if centre_band.any() else int(ys.max())
+    height = bottom - top + 1
+    tl, tr = _central_width(mask, top + int(0.55 * height), top + int(0.8 * height), cx)
+    half = (tr - tl) / 2
+    tl, tr = cx - half, cx + half
+    width = tr - tl
+
+    def first_row(x: float) -> float:
+        col = mask[:, int(np.clip(x, 0, mask.shape[1] - 1))]
+        return float(np.argmax(col)) if col.any() else float(top)
+
+    # Shoulder height: the highest point between the seam and the collar on each side, so
+    # a strap dress is held by its straps rather than by its armholes.
+    def shoulder_top(x0: float, x1: float) -> float:
+        return min(first_row(x) for x in np.linspace(x0, x1, 6))
+
+    sh_y = (shoulder_top(tl + 0.04 * width, tl + 0.3 * width) + shoulder_top(tr - 0.3 * width, tr - 0.04 * width)) / 2
+    neck_cols = mask[:, int(cx - 0.08 * width) : int(cx + 0.08 * width) + 1]
+    neck_y = min(float(np.argmax(neck_cols.any(axis=1))), sh_y)  # a front neckline dips; the neck does not
+    # Armpit: the last row from the top where the outer extent still juts past the torso
+    # (the sleeve's underside), kept within what a real armhole can be.
+    left, right = _runs(mask, cx)
+    rows = np.arange(len(left))
+    jut = ((left < tl - 0.06 * width) | (right > tr + 0.06 * width)) & (rows < top + 0.6 * height)
+    armpit_y = float(rows[jut].max()) if jut.any() else sh_y + 0.45 * width
+    armpit_y = float(np.clip(armpit_y, sh_y + 0.3 * width, sh_y + 0.6 * width))
+    armpit_y = min(armpit_y, top + 0.6 * height)
+    waist_y = (armpit_y + bottom) / 2
+    wl, wr = _central_width(mask, int(waist_y) - 3, int(waist_y) + 4, cx)
+    hl, hr = _central_width(mask, bottom - max(height // 25, 2), bottom - 1, cx)
+    return {
+        "neck": np.array([cx, neck_y]),
+        "shoulder_a": np.array([tl, sh_y]),
+        "shoulder_b": np.array([tr, sh_y]),
+        "armpit_a": np.array([tl, armpit_y]),
+        "armpit_b": np.array([tr, armpit_y]),
+        "waist_a": np.array([wl, waist_y]),
+        "waist_b": np.array([wr, waist_y]),
+        "hem_a": np.array([hl, float(bottom)]),
+        "hem_b": np.array([hr, float(bottom)]),
+        "hem": np.array([cx, float(bottom)]),
+    }
+
+
+def _sleeves(mask: np.ndarray, points: dict[str, np.ndarray], region: Region) -> dict[str, Limb]:
+    """Pixels outside the line from each shoulder through its armpit are that side's
+    sleeve; a sleeve smaller than a few percent of the garment is no sleeve."""
+    h, w = mask.shape
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    limit = points["hem"][1] - 0.02 * (points["hem"][1] - points["neck"][1])
+    if region is Region.FULL:
+        limit = points["waist_a"][1]
+    limbs: dict[str, Limb] = {}
+    total = mask.sum()
+    for side, sign in (("a", -1), ("b", 1)):
+        sh, ap = points[f"shoulder_{side}"], points[f"armpit_{side}"]
+        d = ap - sh
+        reach = float(np.linalg.norm(d))
+        line_x = sh[0] + (yy - sh[1]) * (d[0] / max(d[1], 1e-6))
+        rows = (yy < limit) & (yy > sh[1] - 0.1 * reach)
+        sleeve = mask & ((xx - line_x) * sign > 0.02 * reach) & rows
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(sleeve.astype(np.uint8), connectivity=8)
+        if count < 2:
+            continue
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        if stats[biggest, cv2.CC_STAT_AREA] < 0.02 * total:
+            continue
+        sleeve = labels == biggest
+        root = (sh + ap) / 2
+        # The axis points at the sleeve's centroid (its farthest pixel can be the top of
+        # a short, wide sleeve) and ends where the sleeve's pixels end along it.
+        sy, sx = np.nonzero(sleeve)
+        offsets = np.stack([sx - root[0], sy - root[1]], axis=1)
+        direction = offsets.mean(axis=0)
+        direction /= max(float(np.linalg.norm(direction)), 1e-6)
+        along = offsets @ direction
+        end = root + direction * float(np.percentile(along, 98))
+        # The cap behind the root line stays with the torso: rotated onto a hanging arm
+        # it would otherwise stick up over the shoulder like a wing.
+        sleeve[sy[along < 0], sx[along < 0]] = False
+        # Centre the axis across the sleeve so the sleeve hangs centred on the arm.
+        normal = np.array([-direction[1], direction[0]])
+        shift = float(np.median(offsets[along >= 0] @ normal))
+        root, end = root + normal * shift, end + normal * shift
+        limbs[side] = Limb(root=root, end=end, width=float(np.linalg.norm(d)), mask=sleeve)
+    return limbs
+
+
+def _lower_points(mask: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Limb]]:
+    ys, xs = np.nonzero(mask)
+    top, bottom = int(ys.min()), int(ys.max())
+    height = bottom - top + 1
+    band = mask[top : top + max(height // 30, 2)]
+    bx = np.nonzero(band)[1]
+    wl, wr = float(bx.min()), float(bx.max())
+    cx = int((wl + wr) / 2)
+    column = mask[:, max(cx - 2, 0) : cx + 3].any(axis=1)
+    crotch_y = float(np.flatnonzero(column).max())
+    points = {
+        "waist_a": np.array([wl, float(top)]),
+        "waist_b": np.array([wr, float(top)]),
+        "crotch": np.array([float(cx), crotch_y]),
+    }
+    limbs: dict[str, Limb] = {}
+    if bottom - crotch_y > 0.25 * height:  # trousers: each half is a leg
+        for side, cols in (("a", slice(0, cx)), ("b", slice(cx, mask.shape[1]))):
+            leg = np.zeros_like(mask)
+            leg[:, cols] = mask[:, cols]
+            ly, lx = np.nonzero(leg)
+            if lx.size == 0:
+                continue
+            root_band = ly < top + 0.05 * height
+            end_band = ly > ly.max() - 0.03 * height
+            root = np.array([lx[root_band].mean(), float(top)])
+            end = np.array([lx[end_band].mean(), float(ly.max())])
+            width = float(np.ptp(lx[root_band]) + 1)
+            limbs[side] = Limb(root=root, end=end, width=width, mask=leg)
+    else:  # a skirt: one piece from waist to hem
+        hl, hr = _central_width(mask, bottom - max(height // 25, 2), bottom - 1, cx)
+        points.update(hem_a=np.array([hl, float(bottom)]), hem_b=np.array([hr, float(bottom)]), hem=np.array([cx, float(bottom)]))
+    return points, limbs
+
+
+def extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preprocess: bool, side: int = WORK_SIDE) -> Garment:
+    """Cut out the garment, at most ``side`` pixels high, and describe its shape.
+    Raises ``NoGarmentFound``."""
+    work = _fit(rgb[..., :3], side)
+    alpha = _fit(np.repeat(rgb[..., 3:4], 3, axis=2), side)[..., 0] if rgb.shape[-1] == 4 else None
+    wearer = None
+    if photo_type is PhotoType.AUTO:
+        photo_type, wearer = detect_photo_type(work)
+    elif photo_type is PhotoType.WORN:
+        wearer = person_analysis.detect(work)
+        if wearer is None:
+            raise NoGarmentFound("no one wearing a garment was found in the garment image")
+    if photo_type is PhotoType.WORN:
+        chosen = Region.UPPER if region in (Region.AUTO, Region.OUTERWEAR) else region
+        mask = worn_mask(work, wearer, chosen)
+    elif not preprocess:
+        # The caller says the photo is already a clean cut-out: trust its alpha, or else
+        # everything that is not pure white.
+        mask = _clean(alpha > 127) if alpha is not None else _clean(work.min(axis=2) < 250)
+    else:
+        mask = remove_background(np.dstack([work, alpha]) if alpha is not None else work)
+    if mask.mean() < MIN_GARMENT_SHARE or mask.mean() > 0.97:
+        raise NoGarmentFound("no garment could be separated from the garment image's background")
+    # Two pixels in from the cut: its anti-aliased rim is half backdrop and would draw a
+    # pale outline round the garment on the body.
+    mask = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    if region is Region.AUTO:
+        region = detect_region(mask) if photo_type is PhotoType.FLAT_LAY else Region.UPPER
+    geometry = Region.UPPER if region is Region.OUTERWEAR else region
+    if geometry is Region.LOWER:
+        points, limbs = _lower_points(mask)
+    else:
+        points = _upper_points(mask)
+        limbs = _sleeves(mask, points, geometry)
+    return Garment(rgb=work, mask=mask, region=region, photo_type=photo_type, points=points, limbs=limbs)

@@ -1,0 +1,302 @@
+"""Person analysis: body landmarks, a person mask and the parts that must stay in front.
+
+One MediaPipe Pose pass (the ``model_complexity=1`` model that the 0.10.21 wheel ships,
+with its segmentation head on) gives both the 33 body landmarks and the person mask, so
+the analysis costs a single inference. Everything else (head, arms, hands, skin) is
+derived from those two with geometry, because no shipped model segments body parts.
+
+The analysis of a photo does not depend on the garment, so it is cached by content hash:
+a shopper trying ten garments pays for the model once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+from fitroom.errors import NoPersonFound
+
+# MediaPipe Pose landmark indices used here.
+NOSE, L_EYE, R_EYE, L_EAR, R_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST = 11, 12, 13, 14, 15, 16
+L_PINKY, R_PINKY, L_INDEX, R_INDEX = 17, 18, 19, 20
+L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
+
+CACHE_SIZE = 32
+MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
+
+_model = None
+_face_model = None
+_model_lock = threading.Lock()
+_cache: OrderedDict[str, PersonAnalysis] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PersonAnalysis:
+    """What the engine knows about the person photo; arrays are never mutated."""
+
+    landmarks: np.ndarray  # 33×3: x, y in pixels, visibility 0..1
+    mask: np.ndarray  # H×W float32 0..1, the person's silhouette
+    shape: tuple[int, int]
+    skin: np.ndarray | None = None  # H×W bool, skin-coloured pixels of the silhouette
+    shading: np.ndarray | None = None  # H×W float32 around 1: folds and shadows (see ``shading_map``)
+    skin_colour: np.ndarray | None = None  # RGB 0..1, the face's median skin colour
+
+    def point(self, index: int) -> np.ndarray:
+        return self.landmarks[index, :2]
+
+    def visible(self, *indices: int, margin: float = 0.0) -> bool:
+        """Whether these landmarks are confidently inside the frame (not extrapolated)."""
+        h, w = self.shape
+        for i in indices:
+            x, y, vis = self.landmarks[i]
+            if vis < 0.5 or not (-margin * w <= x <= (1 + margin) * w and -margin * h <= y <= (1 + margin) * h):
+                return False
+        return True
+
+    @property
+    def shoulder_width(self) -> float:
+        return float(np.linalg.norm(self.point(L_SHOULDER) - self.point(R_SHOULDER)))
+
+    @cached_property
+    def binary(self) -> np.ndarray:
+        return self.mask > 0.5
+
+    @cached_property
+    def head(self) -> np.ndarray:
+        """Face and hair: an ellipse from the face landmarks, and everything of the person
+        above the neck within the head's columns (hair on top and at the sides)."""
+        h, w = self.shape
+        sw = self.shoulder_width
+        face = self.landmarks[[NOSE, L_EYE, R_EYE, L_EAR, R_EAR, MOUTH_L, MOUTH_R], :2]
+        centre = face.mean(axis=0)
+        half_w = max(np.ptp(face[:, 0]) * 0.75, sw * 0.2)
+        mouth_y = self.landmarks[[MOUTH_L, MOUTH_R], 1].mean()
+        chin = mouth_y + (mouth_y - self.landmarks[[L_EYE, R_EYE], 1].mean()) * 1.1
+        half_h = max(chin - centre[1], half_w)
+        out = np.zeros(self.shape, np.uint8)
+        cv2.ellipse(out, (int(centre[0]), int(centre[1])), (int(half_w), int(half_h * 1.6)), 0, 0, 360, 1, -1)
+        neck_y = int(min(chin, self.landmarks[[L_SHOULDER, R_SHOULDER], 1].min() - 0.1 * sw))
+        x0, x1 = int(max(centre[0] - 1.6 * half_w, 0)), int(min(centre[0] + 1.6 * half_w, w))
+        above = np.zeros(self.shape, bool)
+        above[: max(neck_y, 0), x0:x1] = True
+        return out.astype(bool) | (above & self.binary)
+
+    def limb(self, indices: tuple[int, ...], radii: tuple[float, ...]) -> np.ndarray:
+        """A capsule mask along a chain of landmarks, clipped to the person's silhouette."""
+        out = np.zeros(self.shape, np.uint8)
+        pts = [self.point(i) for i in indices]
+        for (a, b), r in zip(zip(pts, pts[1:]), radii):
+            thickness = max(int(2 * r), 1)
+            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), 1, thickness)
+            cv2.circle(out, tuple(int(v) for v in b), int(r), 1, -1)
+        return out.astype(bool) & self.binary
+
+    @cached_property
+    def arms(self) -> np.ndarray:
+        """Both arms, shoulder to wrist (upper arms a little wider than forearms)."""
+        sw = self.shoulder_width
+        radii = (0.16 * sw, 0.13 * sw)
+        return self.limb((L_SHOULDER, L_ELBOW, L_WRIST), radii) | self.limb((R_SHOULDER, R_ELBOW, R_WRIST), radii)
+
+    @cached_property
+    def near(self) -> np.ndarray:
+        """The silhouette grown by a little ease: as far as a garment may stand off the body."""
+        reach = max(int(0.06 * self.shoulder_width), 1)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+        return cv2.dilate(self.binary.astype(np.uint8), kernel) > 0
+
+    @cached_property
+    def sleeve_zone(self) -> np.ndarray:
+        """Forearms and the lower upper arms: where an old long sleeve shows under a new
+        short one. The top of the upper arm is left out: there the arm meets the torso,
+        and torso clothing must not be mistaken for a sleeve."""
+        sw = self.shoulder_width
+        zone = np.zeros(self.shape, bool)
+        for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
+            start = self.point(shoulder) + (self.point(elbow) - self.point(shoulder)) * 0.4
+            out = np.zeros(self.shape, np.uint8)
+            cv2.line(out, tuple(int(v) for v in start), tuple(int(v) for v in self.point(elbow)), 1, max(int(0.26 * sw), 1))
+            cuff = self.point(wrist) + (self.point(wrist) - self.point(elbow)) * 0.15  # past the wrist: cuffs
+            cv2.line(out, tuple(int(v) for v in self.point(elbow)), tuple(int(v) for v in cuff), 1, max(int(0.22 * sw), 1))
+            zone |= out > 0
+        return zone & self.binary & ~self.hands & ~self.head
+
+    @cached_property
+    def in_front(self) -> np.ndarray:
+        """Bare arms and hands: what stays in front of a garment's torso."""
+        skin = self.skin if self.skin is not None else np.zeros(self.shape, bool)
+        return (self.arms & skin) | self.hands
+
+    @cached_property
+    def hands(self) -> np.ndarray:
+        sw = self.shoulder_width
+        radius = (0.13 * sw,)
+        return self.limb((L_WRIST, L_INDEX), radius) | self.limb((L_WRIST, L_PINKY), radius) | self.limb(
+            (R_WRIST, R_INDEX), radius
+        ) | self.limb((R_WRIST, R_PINKY), radius)
+
+    def torso_run(self, y: int, centre_x: float, exclude: np.ndarray | None = None) -> tuple[int, int] | None:
+        """The run of person pixels on row ``y`` that contains ``centre_x``."""
+        h, w = self.shape
+        if not 0 <= y < h:
+            return None
+        row = self.binary[y].copy()
+        if exclude is not None:
+            row &= ~exclude[y]
+        cx = int(np.clip(centre_x, 0, w - 1))
+        if not row[cx]:
+            return None
+        left = np.flatnonzero(~row[:cx])
+        right = np.flatnonzero(~row[cx:])
+        x0 = int(left[-1] + 1) if left.size else 0
+        x1 = int(cx + right[0]) if right.size else w
+        return x0, x1
+
+
+@dataclass(frozen=True)
+class Skin:
+    """A chroma model of the person's skin, from the face."""
+
+    mean: np.ndarray
+    inv_cov: np.ndarray
+
+    def mask(self, rgb: np.ndarray, threshold: float = 3.0) -> np.ndarray:
+        """Pixels whose chroma is within ``threshold`` standard deviations of the face's.
+        The test runs once per (Cr, Cb) pair into a lookup table, then per pixel."""
+        cr, cb = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(256, dtype=np.float32), indexing="ij")
+        d = np.stack([cr, cb], axis=-1) - self.mean
+        table = np.einsum("...i,ij,...j->...", d, self.inv_cov, d) < threshold**2
+        ycrcb = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2YCrCb)
+        return table[ycrcb[..., 1], ycrcb[..., 2]]
+
+
+def skin_from_face(rgb: np.ndarray, analysis: PersonAnalysis) -> Skin:
+    """Sample cheeks and nose: the patch between the eyes and the mouth."""
+    eyes = analysis.landmarks[[L_EYE, R_EYE], :2]
+    mouth = analysis.landmarks[[MOUTH_L, MOUTH_R], :2].mean(axis=0)
+    half = max(int(np.ptp(eyes[:, 0]) * 0.5), 2)
+    cx, cy = eyes[:, 0].mean(), (eyes[:, 1].mean() + mouth[1]) / 2
+    h, w = rgb.shape[:2]
+    y0, y1 = int(np.clip(cy - half, 0, h - 1)), int(np.clip(cy + half, 1, h))
+    x0, x1 = int(np.clip(cx - half, 0, w - 1)), int(np.clip(cx + half, 1, w))
+    patch = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2YCrCb)[..., 1:].reshape(-1, 2).astype(np.float32)
+    if len(patch) < 8:
+        patch = np.array([[150.0, 110.0], [140.0, 120.0], [145.0, 115.0]], np.float32)
+    cov = np.cov(patch.T) + np.eye(2) * 9.0  # floor: a flat-lit face would give a needle-thin model
+    return Skin(mean=patch.mean(axis=0), inv_cov=np.linalg.inv(cov).astype(np.float32))
+
+
+def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:
+    """Folds and shadows of the photo as a multiplicative map around 1: a fine blur over a
+    coarse blur of luminance, so flat colour and print cancel out while the light falling
+    on the body stays. It depends on the photo alone, so it is cached with the analysis."""
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0 + 0.03
+    small = cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    # The fine blur is wide enough to wash out a print's detail (stripes, leopard spots)
+    # but keeps folds, which are broader.
+    fine = cv2.GaussianBlur(small, (0, 0), max(shoulder_width * 0.012, 1.5))
+    coarse = cv2.GaussianBlur(small, (0, 0), max(shoulder_width * 0.05, 2.0))
+    ratio = cv2.resize(fine / coarse, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.clip(ratio, 0.78, 1.15)
+
+
+def _pose_model():
+    """MediaPipe Pose, loaded once per process on first use (importing it is slow)."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            import mediapipe as mp
+
+            _model = mp.solutions.pose.Pose(
+                static_image_mode=True,
+                model_complexity=1,  # the only complexity whose weights the wheel ships
+                enable_segmentation=True,
+                min_detection_confidence=0.5,
+            )
+        return _model
+
+
+def _face_detector():
+    global _face_model
+    with _model_lock:
+        if _face_model is None:
+            import mediapipe as mp
+
+            _face_model = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.6)
+        return _face_model
+
+
+def face_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Faces as (x, y, w, h) in pixels; a second opinion where pose alone can be fooled by
+    a print on a tee."""
+    model = _face_detector()
+    with _model_lock:
+        result = model.process(np.ascontiguousarray(rgb[..., :3]))
+    h, w = rgb.shape[:2]
+    boxes = []
+    for det in result.detections or []:
+        b = det.location_data.relative_bounding_box
+        boxes.append((b.xmin * w, b.ymin * h, b.width * w, b.height * h))
+    return boxes
+
+
+def warm_up() -> None:
+    """Load both models now (workers call this at start, so no job pays for it)."""
+    _pose_model()
+    _face_detector()
+
+
+def content_key(rgb: np.ndarray) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(rgb).tobytes())
+    digest.update(repr(rgb.shape).encode())
+    return digest.hexdigest()
+
+
+def detect(rgb: np.ndarray) -> PersonAnalysis | None:
+    """Run the model; ``None`` when no person is in the photo."""
+    model = _pose_model()
+    with _model_lock:  # the graph is not re-entrant
+        result = model.process(np.ascontiguousarray(rgb[..., :3]))
+    if result.pose_landmarks is None or result.segmentation_mask is None:
+        return None
+    h, w = rgb.shape[:2]
+    lm = np.array([(p.x * w, p.y * h, p.visibility) for p in result.pose_landmarks.landmark], np.float32)
+    mask = result.segmentation_mask.astype(np.float32)
+    if (mask > 0.5).mean() < MIN_PERSON_SHARE:
+        return None
+    return PersonAnalysis(landmarks=lm, mask=mask, shape=(h, w))
+
+
+def analyze(rgb: np.ndarray) -> tuple[PersonAnalysis, bool]:
+    """The photo's analysis and whether it came from the cache. Raises ``NoPersonFound``."""
+    key = content_key(rgb)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key], True
+    analysis = detect(rgb)
+    if analysis is None or not analysis.visible(L_SHOULDER, R_SHOULDER):
+        raise NoPersonFound("no person with visible shoulders was found in the person image")
+    skin = skin_from_face(rgb, analysis).mask(rgb) & analysis.binary
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    face_skin = skin & analysis.head
+    colour = np.median(rgb[face_skin], axis=0) / 255.0 if face_skin.sum() > 50 else None
+    analysis = replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
+    with _cache_lock:
+        _cache[key] = analysis
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return analysis, False
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,64 @@
+"""Clothing try-on metrics, as the issue defines them.
+
+- coverage: share of the body between shoulders and hips (for bottoms: hips and knees)
+  that the try-on mask covers; the silhouette inside that quadrilateral is the base.
+- preservation: mean absolute change outside the try-on mask, in grey levels (0 is a
+  perfect keep of face, skin and background).
+- colour difference: CIEDE2000 between the garment's dominant colour and the result's
+  dominant colour inside the try-on mask.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from fitroom.engines import person as persons
+from fitroom.jobs.model import Region
+
+
+def body_zone(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray:
+    """The silhouette inside the shoulders–hips quadrilateral (hips–knees for bottoms)."""
+    p = analysis.point
+    if region is Region.LOWER:
+        quad = [p(persons.L_HIP), p(persons.R_HIP), p(persons.R_KNEE), p(persons.L_KNEE)]
+    else:
+        quad = [p(persons.L_SHOULDER), p(persons.R_SHOULDER), p(persons.R_HIP), p(persons.L_HIP)]
+    zone = np.zeros(analysis.shape, np.uint8)
+    cv2.fillPoly(zone, [np.round(np.array(quad)).astype(np.int32)], 1)
+    return zone.astype(bool) & analysis.binary
+
+
+def coverage(mask: np.ndarray, zone: np.ndarray) -> float:
+    total = int(zone.sum())
+    return float((mask & zone).sum() / total) if total else 0.0
+
+
+def preservation(person: np.ndarray, result: np.ndarray, mask: np.ndarray) -> float:
+    outside = ~mask
+    if not outside.any():
+        return 0.0
+    diff = np.abs(person.astype(np.int16) - result.astype(np.int16)).mean(axis=2)
+    return float(diff[outside].mean())
+
+
+def dominant_colour(rgb: np.ndarray, mask: np.ndarray, clusters: int = 3) -> np.ndarray:
+    """Lab centre of the largest k-means cluster of the masked pixels (seeded: repeatable)."""
+    pixels = rgb[mask].reshape(-1, 3)
+    if len(pixels) > 20000:
+        pixels = pixels[np.linspace(0, len(pixels) - 1, 20000).astype(int)]
+    lab = rgb2lab(pixels[None].astype(np.float64) / 255.0)[0].astype(np.float32)
+    k = min(clusters, len(lab))
+    cv2.setRNGSeed(0)
+    _, labels, centres = cv2.kmeans(lab, k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5), 3, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k)
+    return centres[int(np.argmax(counts))]
+
+
+def colour_difference(garment_rgb: np.ndarray, garment_mask: np.ndarray, result: np.ndarray, mask: np.ndarray) -> float:
+    if not garment_mask.any() or not mask.any():
+        return float("nan")
+    a = dominant_colour(garment_rgb, garment_mask)
+    b = dominant_colour(result, mask)
+    return float(deltaE_ciede2000(a[None].astype(np.float64), b[None].astype(np.float64))[0])

@@ -1,0 +1,174 @@
+"""Where the CPU clothing engine puts a garment: on the torso, along the arms, never on
+the face or the background. Photos come from scikit-image (the astronaut) or are drawn
+here, garments are drawn here; nothing is downloaded."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from fitroom.engines import garment as garments
+from fitroom.engines import person as persons
+from fitroom.engines import registry
+from fitroom.engines.base import EngineRequest
+from fitroom.engines.clothing_cpu import EFFORT, Fit, render
+from fitroom.jobs.model import Effort, JobKind, PhotoType, Region, TryOnOptions
+
+GREEN = (20, 170, 60)
+
+
+def draw_tee(colour: tuple[int, int, int] = GREEN, size: tuple[int, int] = (600, 480)) -> np.ndarray:
+    """A flat-lay tee on white: body panel, two short sleeves spread at 45°, a round neck."""
+    h, w = size
+    img = np.full((h, w, 3), 255, np.uint8)
+    body = np.array([[150, 120], [330, 120], [330, 520], [150, 520]], np.int32)
+    left_sleeve = np.array([[150, 120], [60, 230], [120, 280], [150, 250]], np.int32)
+    right_sleeve = np.array([[330, 120], [420, 230], [360, 280], [330, 250]], np.int32)
+    for poly in (body, left_sleeve, right_sleeve):
+        cv2.fillPoly(img, [poly], colour)
+    cv2.ellipse(img, (240, 120), (45, 30), 0, 0, 180, (255, 255, 255), -1)  # neckline
+    return img
+
+
+def draw_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
+    img = np.full((640, 400, 3), 255, np.uint8)
+    cv2.fillPoly(img, [np.array([[110, 60], [290, 60], [300, 600], [215, 600], [200, 230], [185, 600], [100, 600]], np.int32)], colour)
+    return img
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = registry.get(kind=JobKind.CLOTHING)
+    e.warm_up()
+    return e
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+def is_garment_colour(img: np.ndarray, colour=GREEN, tol: float = 60) -> np.ndarray:
+    return np.linalg.norm(img.astype(np.float32) - np.array(colour, np.float32), axis=2) < tol
+
+
+def test_garment_lands_between_the_shoulders_and_above_the_hips(engine, astronaut):
+    result = engine.run(EngineRequest(images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(region=Region.UPPER)))
+    out = result.images[0]
+    assert out.shape == astronaut.shape and out.dtype == np.uint8
+    analysis, _ = persons.analyze(astronaut)
+    left, right = sorted([analysis.point(persons.L_SHOULDER)[0], analysis.point(persons.R_SHOULDER)[0]])
+    shoulders_y = analysis.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].mean()
+    sw = analysis.shoulder_width
+
+    green = is_garment_colour(out)
+    ys, xs = np.nonzero(green)
+    assert green.sum() > 0.05 * green.size
+    # the garment's centre sits between the shoulders, below them
+    assert left < xs.mean() < right
+    assert ys.mean() > shoulders_y
+    # nothing of it above the neck, nothing on the background beyond a little ease
+    assert ys.min() > shoulders_y - 0.4 * sw
+    around_body = cv2.dilate(analysis.binary.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
+    assert not (green & ~around_body).any()
+    # the chest just below the shoulder line is covered
+    chest = green[int(shoulders_y + 0.2 * sw) : int(shoulders_y + 0.6 * sw), int(left + 0.2 * sw) : int(right - 0.2 * sw)]
+    assert chest.mean() > 0.8
+
+
+def test_face_and_background_are_unchanged(engine, astronaut):
+    result = engine.run(EngineRequest(images={"person": astronaut, "garment": draw_tee()}))
+    out = result.images[0]
+    analysis, _ = persons.analyze(astronaut)
+    face = analysis.landmarks[[persons.L_EYE, persons.R_EYE, persons.MOUTH_L, persons.MOUTH_R, persons.NOSE], :2]
+    x0, y0 = np.floor(face.min(axis=0)).astype(int) - 10
+    x1, y1 = np.ceil(face.max(axis=0)).astype(int) + 10
+    assert np.array_equal(out[y0:y1, x0:x1], astronaut[y0:y1, x0:x1])
+    # top corners are background in the astronaut photo
+    assert np.array_equal(out[:60, :60], astronaut[:60, :60])
+    assert np.array_equal(out[:60, -60:], astronaut[:60, -60:])
+    # every pixel outside the reported try-on mask is bit-identical
+    mask = engine.run(EngineRequest(images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(mask_only=True))).images[0][..., 0] > 0
+    changed = np.any(out != astronaut, axis=2)
+    # only the feathered, anti-aliased rim of the garment reaches past the mask
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    assert not (changed & (distance > 12)).any()
+    assert changed[distance > 0].mean() < 0.05
+
+
+def _stick_person(raised: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """A drawn person (head, torso, arms) with landmarks set by hand; the right arm of
+    the image is raised above the shoulder when ``raised``."""
+    h, w = 800, 600
+    img = np.full((h, w, 3), 200, np.uint8)
+    lm = np.zeros((33, 3), np.float32)
+    lm[:, 2] = 1.0
+    pts = {
+        persons.NOSE: (300, 150), persons.L_EYE: (320, 135), persons.R_EYE: (280, 135),
+        persons.L_EAR: (345, 145), persons.R_EAR: (255, 145), persons.MOUTH_L: (315, 175), persons.MOUTH_R: (285, 175),
+        persons.R_SHOULDER: (220, 250), persons.L_SHOULDER: (380, 250),
+        persons.R_ELBOW: (205, 400), persons.R_WRIST: (200, 530),
+        persons.L_ELBOW: (480, 150) if raised else (395, 400), persons.L_WRIST: (560, 50) if raised else (400, 530),
+        persons.R_HIP: (250, 520), persons.L_HIP: (350, 520), persons.R_KNEE: (250, 700), persons.L_KNEE: (350, 700),
+        persons.R_ANKLE: (250, 790), persons.L_ANKLE: (350, 790),
+    }
+    for i, (x, y) in pts.items():
+        lm[i, :2] = (x, y)
+    for i in (persons.L_INDEX, persons.L_PINKY):
+        lm[i, :2] = lm[persons.L_WRIST, :2] + (lm[persons.L_WRIST, :2] - lm[persons.L_ELBOW, :2]) * 0.15
+    for i in (persons.R_INDEX, persons.R_PINKY):
+        lm[i, :2] = lm[persons.R_WRIST, :2] + (lm[persons.R_WRIST, :2] - lm[persons.R_ELBOW, :2]) * 0.15
+    silhouette = np.zeros((h, w), np.uint8)
+    cv2.circle(silhouette, (300, 150), 55, 1, -1)
+    cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
+    for a, b in ((persons.R_SHOULDER, persons.R_ELBOW), (persons.R_ELBOW, persons.R_WRIST), (persons.L_SHOULDER, persons.L_ELBOW), (persons.L_ELBOW, persons.L_WRIST)):
+        cv2.line(silhouette, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
+    img[silhouette > 0] = (225, 180, 150)
+    analysis = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=(h, w), skin=np.zeros((h, w), bool), shading=np.ones((h, w), np.float32)
+    )
+    return img, analysis
+
+
+def _along(analysis: persons.PersonAnalysis, a: int, b: int, t: float) -> tuple[int, int]:
+    p = analysis.point(a) + (analysis.point(b) - analysis.point(a)) * t
+    return int(p[1]), int(p[0])
+
+
+def test_sleeves_follow_a_raised_arm():
+    tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    assert set(tee.limbs) == {"a", "b"}
+    settings = EFFORT[Effort.BALANCED]
+    for raised in (True, False):
+        img, analysis = _stick_person(raised)
+        out, _, _ = render(img, analysis, tee, Fit(ease=1.05, length=1.0, flare=1.0), settings)
+        green = is_garment_colour(out)
+        # the sleeve covers the upper arm a quarter of the way to the elbow, wherever the arm points
+        y, x = _along(analysis, persons.L_SHOULDER, persons.L_ELBOW, 0.25)
+        assert green[y - 3 : y + 4, x - 3 : x + 4].mean() > 0.9, f"raised={raised}"
+        # and the hand beyond a short sleeve stays bare
+        y, x = _along(analysis, persons.L_ELBOW, persons.L_WRIST, 0.9)
+        assert not green[y - 3 : y + 4, x - 3 : x + 4].any()
+    # with the arm raised, nothing hangs where a lowered sleeve would be
+    img, analysis = _stick_person(True)
+    out, _, _ = render(img, analysis, tee, Fit(ease=1.05, length=1.0, flare=1.0), settings)
+    assert not is_garment_colour(out)[300:360, 420:470].any()
+
+
+def test_trouser_legs_follow_the_legs():
+    trousers = garments.extract(draw_trousers(), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    assert set(trousers.limbs) == {"a", "b"}
+    img, analysis = _stick_person(False)
+    # give the drawn person legs to wear them on
+    legs = analysis.mask.copy()
+    cv2.line(legs, (250, 520), (250, 790), 1, 60)
+    cv2.line(legs, (350, 520), (350, 790), 1, 60)
+    analysis = persons.PersonAnalysis(landmarks=analysis.landmarks, mask=legs, shape=analysis.shape, skin=analysis.skin, shading=analysis.shading)
+    out, _, _ = render(img, analysis, trousers, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    blue = is_garment_colour(out, (40, 60, 160))
+    for x in (250, 350):
+        assert blue[640:660, x - 5 : x + 5].mean() > 0.9  # on each shin
+    assert not blue[640:660, 295:305].any()  # not between the legs below the crotch
+    assert not blue[:480].any()  # nothing above the waist
