@@ -60,22 +60,29 @@ def fitroom_bin() -> str:
     return str(Path(sys.executable).with_name("fitroom"))
 
 
-def start_server(data_dir: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_server(
+    data_dir: Path, port: int, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """``fitroom serve`` as a real process in its own session (so a test can kill the
-    whole group, worker children included), returned once /healthz answers."""
+    whole group, worker children included), returned once /healthz answers. Its output
+    goes to ``server_log(data_dir, port)``: a pipe nobody drains would fill up and
+    stall the server on its access log."""
     full_env = {**os.environ, **(env or {})}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = server_log(data_dir, port).open("w")
     proc = subprocess.Popen(
         [fitroom_bin(), "serve", "--port", str(port), "--data-dir", str(data_dir)],
         env=full_env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         text=True,
     )
+    log.close()  # the child holds its own descriptor
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited: {server_log(data_dir, port).read_text()}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
@@ -84,3 +91,7 @@ def start_server(data_dir: Path, port: int, env: dict[str, str] | None = None) -
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError("server did not answer /healthz within 60 s")
+
+
+def server_log(data_dir: Path, port: int) -> Path:
+    return data_dir.parent / f"server-{port}.log"

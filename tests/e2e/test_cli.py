@@ -7,7 +7,7 @@ import subprocess
 import httpx
 from PIL import Image
 
-from tests.helpers import astronaut, encode, fitroom_bin, free_port, start_server
+from tests.helpers import astronaut, encode, fitroom_bin, free_port, server_log, start_server
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -43,9 +43,10 @@ def test_serve_on_an_empty_data_dir_prints_url_docs_and_a_working_key(tmp_path):
     server = start_server(tmp_path / "fresh", port)
     try:
         server.terminate()
-        output = server.communicate(timeout=30)[0]
+        server.wait(timeout=30)
     finally:
         server.kill()
+    output = server_log(tmp_path / "fresh", port).read_text()
     assert f"http://127.0.0.1:{port}" in output
     assert f"http://127.0.0.1:{port}/docs" in output
     line = next(l for l in output.splitlines() if "FITROOM_KEY=" in l)
@@ -58,8 +59,8 @@ def test_serve_on_an_empty_data_dir_prints_url_docs_and_a_working_key(tmp_path):
         assert r.status_code == 404, r.text
     finally:
         server.terminate()
-        output = server.communicate(timeout=30)[0]
-    assert "FITROOM_KEY=" not in output
+        server.wait(timeout=30)
+    assert "FITROOM_KEY=" not in server_log(tmp_path / "fresh", port).read_text()
 
 
 def test_tryon_glasses_default_pair_writes_an_image(tmp_path):
