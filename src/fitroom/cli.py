@@ -103,6 +103,11 @@ def worker(
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="A label for the key.")],
     credits: Annotated[int | None, typer.Option(help="Credit balance; omit for unlimited.")] = None,
+    submit_rate: Annotated[int | None, typer.Option(help="Submits per period (default: server's).")] = None,
+    poll_rate: Annotated[int | None, typer.Option(help="Polls per period (default: server's).")] = None,
+    concurrency_limit: Annotated[
+        int | None, typer.Option(help="Queued or running jobs at once (default: server's).")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -111,7 +116,13 @@ def keys_create(
 
     stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
     try:
-        key, raw = stores.keys.create(name, credits=credits)
+        key, raw = stores.keys.create(
+            name,
+            credits=credits,
+            submit_rate=submit_rate,
+            poll_rate=poll_rate,
+            concurrency_limit=concurrency_limit,
+        )
     finally:
         stores.close()
     balance = "unlimited" if key.credits is None else str(key.credits)

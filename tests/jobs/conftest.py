@@ -12,13 +12,7 @@ from fitroom.jobs.db import make_engine, migrate
 from fitroom.jobs.keys import ApiKey, KeyStore
 from fitroom.jobs.model import JobKind, JobSpec, new_job_id
 from fitroom.jobs.store import JobRecord, JobStore
-from tests.postgres import fresh_database, postgres_server
-
-
-@pytest.fixture(scope="session")
-def postgres_admin_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+from tests.postgres import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
