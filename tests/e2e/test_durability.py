@@ -99,3 +99,33 @@ def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
             assert body["status"] in ("succeeded", "completed"), body
     # The jobs are simple and the killed run was retried: they should have succeeded.
     assert sum(b["status"] in ("succeeded", "completed") for b in final.values()) == len(accepted)
+
+
+def test_a_clean_stop_hands_running_jobs_back_to_the_queue(tmp_path):
+    from starlette.testclient import TestClient
+
+    from fitroom.api.app import create_app
+    from fitroom.jobs.model import JobState
+    from fitroom.runtime import Stores
+    from fitroom.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, workers=1, concurrency_limit=50, submit_rate=1000)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        _, key = app.state.runtime.keys.create("stop")
+        client.headers["X-API-KEY"] = key
+        body = {"human_img": b64(astronaut(), "JPEG"), "garm_img": b64(drawn_tshirt())}
+        for _ in range(3):
+            assert client.post(RVTON, json=body).status_code == 200
+        deadline = time.monotonic() + 60
+        while client.get("/healthz").json()["jobs"].get("running", 0) == 0:
+            assert time.monotonic() < deadline, "no job started"
+            time.sleep(0.02)
+    # Lifespan ended mid-run: nothing is left "running" under a dead lease.
+    stores = Stores.open(Settings(data_dir=tmp_path))
+    try:
+        counts = stores.jobs.counts()
+    finally:
+        stores.close()
+    assert counts[JobState.RUNNING] == 0
+    assert counts[JobState.QUEUED] + counts[JobState.SUCCEEDED] == 3

@@ -54,6 +54,7 @@ class Worker:
         self.slots = max(1, slots)
         self.id = worker_id()
         self._pool: ProcessPoolExecutor | None = None
+        self._running: set[str] = set()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads (event loop, thread pool) and
@@ -75,6 +76,19 @@ class Worker:
             pool, self._pool = self._pool, None
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+            self._hand_back()
+
+    def _hand_back(self) -> None:
+        """On a clean stop, queue the jobs this worker was running at once, rather than
+        leaving them to wait for their leases to expire."""
+        for job_id in list(self._running):
+            try:
+                self.jobs.retry_later(
+                    job_id, self.id, code="worker_stopped", message="The worker stopped mid-run."
+                )
+            except Exception:  # the reaper will still requeue it when the lease expires
+                log.exception("could not hand back job %s", job_id)
+        self._running.clear()
 
     async def _loop(self) -> None:
         while True:
@@ -84,7 +98,11 @@ class Worker:
             if record is None:
                 await self.notifier.wait_for_queued(self.settings.poll_interval_seconds * 5)
                 continue
+            self._running.add(record.id)
             await self._run(record)
+            # Not in a finally: a job interrupted by cancellation stays listed, and is
+            # handed back by run() on the way out.
+            self._running.discard(record.id)
 
     async def _run(self, record: JobRecord) -> None:
         try:
