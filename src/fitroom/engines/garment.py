@@ -21,11 +21,16 @@ import cv2
 import numpy as np
 
 from fitroom.engines import person as person_analysis
+from fitroom.engines.cache import ContentCache, content_key
 from fitroom.errors import NoGarmentFound
 from fitroom.jobs.model import PhotoType, Region
 
+CACHE_SIZE = 64
 WORK_SIDE = 560  # garments are analysed and sampled at most this large (they shrink on the body anyway)
 MIN_GARMENT_SHARE = 0.03
+RECOVERY_SIDE = 160  # GrabCut runs at most this large
+RECOVERED_MIN_SHARE = 0.02  # of the image: smaller proposals are rims and specks
+RECOVERED_MIN_DISTANCE = 5.0  # CIELAB distance from the backdrop a recovered part needs
 
 
 @dataclass
@@ -59,6 +64,9 @@ class Garment:
         for limb in self.limbs.values():
             out &= ~limb.mask
         return out
+
+
+_cache: ContentCache[Garment] = ContentCache(CACHE_SIZE)
 
 
 def _fit(rgb: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
@@ -113,9 +121,55 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
             cv2.floodFill(rgb, fill, (x, y), 0, (1, 1, 1), (1, 1, 1), 8 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
     flooded = _clean(fill[1:-1, 1:-1] == 0)
     by_colour = distance > threshold
-    if flooded.sum() < 0.6 * by_colour.sum():
-        return _clean(flooded | by_colour)
-    return flooded
+    mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
+    return _recover_backdrop_coloured_parts(rgb, lab, mask, background)
+
+
+def _recover_backdrop_coloured_parts(
+    rgb: np.ndarray, lab: np.ndarray, mask: np.ndarray, background: np.ndarray
+) -> np.ndarray:
+    """Add back the parts of a garment that look like the backdrop (a white tee on a
+    light-grey sweep), which the fill above loses wherever the outline has no contrast.
+
+    GrabCut, initialised with the backdrop's border as certain background and the found
+    garment as certain foreground, learns both colour models and proposes more garment.
+    It is run small (its cost grows with pixels; the parts it recovers are large) and a
+    proposed part is kept only if it is a sizeable blob that touches no image border and
+    whose colour differs from the backdrop's: that rejects shadows-free backdrop patches
+    between trouser legs and beside skirts, which GrabCut also likes to take.
+    """
+    h, w = mask.shape
+    scale = RECOVERY_SIDE / max(h, w)
+    if scale >= 1:
+        return mask
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    border = max(2, min(sh, sw) // 40)
+    trimap = np.full((sh, sw), cv2.GC_PR_FGD, np.uint8)
+    core = cv2.erode(mask.astype(np.uint8), np.ones((9, 9), np.uint8))
+    trimap[cv2.resize(core, (sw, sh), interpolation=cv2.INTER_NEAREST) > 0] = cv2.GC_FGD
+    trimap[:border], trimap[-border:], trimap[:, :border], trimap[:, -border:] = (cv2.GC_BGD,) * 4
+    models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
+    cv2.grabCut(small, trimap, None, *models, 3, cv2.GC_INIT_WITH_MASK)
+    proposed = np.isin(trimap, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    proposed = cv2.resize(proposed, (w, h), interpolation=cv2.INTER_LINEAR) > 0
+    extra = (proposed & ~mask).astype(np.uint8)
+    k = max(5, (min(h, w) // 40) | 1)  # thin rims round the garment are not parts
+    extra = cv2.morphologyEx(extra, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(extra, connectivity=8)
+    margin = max(2, min(h, w) // 40)
+    added = np.zeros_like(mask)
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if area < RECOVERED_MIN_SHARE * h * w:
+            continue
+        if x <= margin or y <= margin or x + bw >= w - margin or y + bh >= h - margin:
+            continue
+        part = labels == i
+        if np.linalg.norm(np.median(lab[part], axis=0) - background) < RECOVERED_MIN_DISTANCE:
+            continue
+        added |= part
+    return _clean(mask | added) if added.any() else mask
 
 
 def detect_photo_type(rgb: np.ndarray) -> tuple[PhotoType, person_analysis.PersonAnalysis | None]:
@@ -332,7 +386,21 @@ def _lower_points(mask: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Li
 
 def extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preprocess: bool, side: int = WORK_SIDE) -> Garment:
     """Cut out the garment, at most ``side`` pixels high, and describe its shape.
-    Raises ``NoGarmentFound``."""
+    Raises ``NoGarmentFound``.
+
+    Cached by content and arguments: a shop's garment is tried on by many shoppers, and
+    the returned ``Garment`` is only ever read."""
+    key = content_key(rgb, region.value, photo_type.value, preprocess, side)
+    return _cache.get_or_compute(
+        key, lambda: _extract(rgb, region=region, photo_type=photo_type, preprocess=preprocess, side=side)
+    )[0]
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def _extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preprocess: bool, side: int) -> Garment:
     work = _fit(rgb[..., :3], side)
     alpha = _fit(np.repeat(rgb[..., 3:4], 3, axis=2), side)[..., 0] if rgb.shape[-1] == 4 else None
     wearer = None

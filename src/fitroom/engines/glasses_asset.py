@@ -19,9 +19,6 @@ tinted one keeps its tint and shows the eyes dimly behind it.
 from __future__ import annotations
 
 import math
-import threading
-import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,6 +26,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from fitroom.engines.cache import ContentCache, content_key
 from fitroom.errors import GlassesNotFound
 
 WORK_WIDTH = 640  # px: glasses are worn at a few hundred pixels, so analyse them at this
@@ -352,9 +350,8 @@ def _keep_symmetric(layers: np.ndarray, filled: np.ndarray, axis_x: float) -> np
     return np.dstack([layers[..., :4] * keep, layers[..., 4:]])
 
 
-_cache: OrderedDict[str, GlassesAsset] = OrderedDict()
-_cache_lock = threading.Lock()
 CACHE_SIZE = 32  # shops send the same few product photos again and again
+_cache: ContentCache[GlassesAsset] = ContentCache(CACHE_SIZE)
 
 
 def load_glasses(image: np.ndarray) -> GlassesAsset:
@@ -362,21 +359,12 @@ def load_glasses(image: np.ndarray) -> GlassesAsset:
 
     Results are cached by content, so a product photo is analysed once per process.
     """
-    # Two fast checksums and the shape: a cryptographic hash of a 6 MB image costs more
-    # than placing the glasses, and a collision here could only swap a caller's own pair.
-    pixels = np.ascontiguousarray(image).data
-    digest = f"{image.shape}:{zlib.crc32(pixels):08x}{zlib.adler32(pixels):08x}"
-    with _cache_lock:
-        if digest in _cache:
-            _cache.move_to_end(digest)
-            return _cache[digest]
-    layers, backdrop, source = _to_layers(image)
-    asset = _frontal_frame(layers, backdrop, source)
-    with _cache_lock:
-        _cache[digest] = asset
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return asset
+
+    def analyse() -> GlassesAsset:
+        layers, backdrop, source = _to_layers(image)
+        return _frontal_frame(layers, backdrop, source)
+
+    return _cache.get_or_compute(content_key(image), analyse)[0]
 
 
 # --- the default pair ----------------------------------------------------------------------

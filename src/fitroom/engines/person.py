@@ -11,15 +11,14 @@ a shopper trying ten garments pays for the model once.
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import cached_property
 
 import cv2
 import numpy as np
 
+from fitroom.engines.cache import ContentCache, content_key
 from fitroom.errors import NoPersonFound
 
 # MediaPipe Pose landmark indices used here.
@@ -34,8 +33,7 @@ MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a 
 _model = None
 _face_model = None
 _model_lock = threading.Lock()
-_cache: OrderedDict[str, PersonAnalysis] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: ContentCache[PersonAnalysis] = ContentCache(CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -254,12 +252,6 @@ def warm_up() -> None:
     _face_detector()
 
 
-def content_key(rgb: np.ndarray) -> str:
-    digest = hashlib.sha256(np.ascontiguousarray(rgb).tobytes())
-    digest.update(repr(rgb.shape).encode())
-    return digest.hexdigest()
-
-
 def detect(rgb: np.ndarray) -> PersonAnalysis | None:
     """Run the model; ``None`` when no person is in the photo."""
     model = _pose_model()
@@ -277,11 +269,10 @@ def detect(rgb: np.ndarray) -> PersonAnalysis | None:
 
 def analyze(rgb: np.ndarray) -> tuple[PersonAnalysis, bool]:
     """The photo's analysis and whether it came from the cache. Raises ``NoPersonFound``."""
-    key = content_key(rgb)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key], True
+    return _cache.get_or_compute(content_key(rgb), lambda: _analyze(rgb))
+
+
+def _analyze(rgb: np.ndarray) -> PersonAnalysis:
     analysis = detect(rgb)
     if analysis is None or not analysis.visible(L_SHOULDER, R_SHOULDER):
         raise NoPersonFound("no person with visible shoulders was found in the person image")
@@ -289,14 +280,8 @@ def analyze(rgb: np.ndarray) -> tuple[PersonAnalysis, bool]:
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     face_skin = skin & analysis.head
     colour = np.median(rgb[face_skin], axis=0) / 255.0 if face_skin.sum() > 50 else None
-    analysis = replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
-    with _cache_lock:
-        _cache[key] = analysis
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return analysis, False
+    return replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
 
 
 def clear_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
