@@ -28,7 +28,10 @@ L_PINKY, R_PINKY, L_INDEX, R_INDEX = 17, 18, 19, 20
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
 CACHE_SIZE = 32
-MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
+MIN_PERSON_SHARE = 0.02
+# Fine-detail energy (grey levels 0..1) of plain fabric and of a busy print, and how much
+# shading a busy print keeps (see ``shading_map``).
+TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2  # a mask smaller than this share of the frame is not a shopper
 
 _model = None
 _face_model = None
@@ -200,9 +203,18 @@ def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:
     small = cv2.resize(grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     # The fine blur is wide enough to wash out a print's detail (stripes, leopard spots)
     # but keeps folds, which are broader.
-    fine = cv2.GaussianBlur(small, (0, 0), max(shoulder_width * 0.012, 1.5))
-    coarse = cv2.GaussianBlur(small, (0, 0), max(shoulder_width * 0.05, 2.0))
-    ratio = cv2.resize(fine / coarse, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    fine_sigma, coarse_sigma = max(shoulder_width * 0.012, 1.5), max(shoulder_width * 0.05, 2.0)
+    fine = cv2.GaussianBlur(small, (0, 0), fine_sigma)
+    coarse = cv2.GaussianBlur(small, (0, 0), coarse_sigma)
+    # Where the old garment is busily patterned (leopard, zebra, stripes) the blur cannot
+    # wash the print out completely and it would ghost through the new garment; there,
+    # detail finer than a fold carries a lot of energy, so the shading is damped towards
+    # flat. Folds on plain fabric carry little such detail and keep their full strength.
+    detail = small - fine
+    texture = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), coarse_sigma))
+    keep = np.clip((TEXTURE_BUSY - texture) / (TEXTURE_BUSY - TEXTURE_PLAIN), SHADING_FLOOR, 1.0)
+    ratio = 1.0 + (fine / coarse - 1.0) * keep
+    ratio = cv2.resize(ratio, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(ratio, 0.78, 1.15)
 
 
