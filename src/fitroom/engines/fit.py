@@ -23,6 +23,7 @@ from fitroom.jobs.model import Region
 SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder points: width / their distance
 ARM_WIDTH = 0.36  # a sleeve's width at the shoulder on the body, as a share of shoulder width
 WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
+ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0) to the armpit (1)
 ROWS = 6  # spline control rows between a top's armpits and its hem
 
 
@@ -140,8 +141,11 @@ def _width(body: Body, y: float, garment_half: float, fit: Fit) -> float:
     return garment_half / 1.3
 
 
-def _upper_controls(g: garments.Garment, body: Body, fit: Fit) -> tuple[np.ndarray, np.ndarray, float]:
-    """Keypoint pairs (body, garment) for a top or dress, and the garment→body scale."""
+def _upper_controls(
+    g: garments.Garment, body: Body, fit: Fit
+) -> tuple[np.ndarray, np.ndarray, float, dict[str, np.ndarray]]:
+    """Keypoint pairs (body, garment) for a top or dress, the garment→body scale, and
+    where each armhole's middle lands on the body (the sleeves hang from there)."""
     pts = g.points
     sw = body.shoulder_width
     g_sw = float(pts["shoulder_b"][0] - pts["shoulder_a"][0])
@@ -172,9 +176,12 @@ def _upper_controls(g: garments.Garment, body: Body, fit: Fit) -> tuple[np.ndarr
     body_pts, garment_pts = [], []
     body_pts.append(place(pts["neck"][1], 0.0))
     garment_pts.append(pts["neck"])
+    corners: dict[str, np.ndarray] = {}
     for side, sign in (("a", -1), ("b", 1)):
-        body_pts.append(tops[side] + right * sign * (SHOULDER_SEAM - 1) / 2 * sw)
+        corners[side] = tops[side] + right * sign * (SHOULDER_SEAM - 1) / 2 * sw
+        body_pts.append(corners[side])
         garment_pts.append(pts[f"shoulder_{side}"])
+    armpits: dict[str, np.ndarray] = {}
     # Edge pairs on rows from the armpits to the hem: enough rows that the garment's edge
     # follows the body's outline rather than its own flat-lay contour.
     hips_y = float((body.hip["a"][1] + body.hip["b"][1]) / 2)
@@ -188,12 +195,14 @@ def _upper_controls(g: garments.Garment, body: Body, fit: Fit) -> tuple[np.ndarr
             half = max(half / 1.3 * fit.flare, (legs or 0.0) * fit.ease)
         else:
             half = _width(body, float(centre[1]), half, fit)
-        for sign, gx in ((-1, gl), (1, gr)):
+        for side, sign, gx in (("a", -1, gl), ("b", 1, gr)):
             body_pts.append(centre + right * sign * half)
             garment_pts.append(np.array([gx, gy]))
+            armpits.setdefault(side, body_pts[-1])
         body_pts.append(centre)
         garment_pts.append(np.array([g_cx, gy]))
-    return np.array(body_pts), np.array(garment_pts), scale
+    armholes = {side: corners[side] + (armpits[side] - corners[side]) * ARMHOLE_ROOT for side in ("a", "b")}
+    return np.array(body_pts), np.array(garment_pts), scale, armholes
 
 
 def _box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -243,10 +252,19 @@ def fit_garment(g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int
             return pieces
         body_pts, garment_pts = _skirt_controls(g, body, fit, scale_w)
     else:
-        body_pts, garment_pts, scale = _upper_controls(g, body, fit)
+        body_pts, garment_pts, scale, armholes = _upper_controls(g, body, fit)
         for side, limb in g.limbs.items():
+            # A hanging arm: the sleeve's root (the middle of its armhole in the photo)
+            # goes where the torso warp put the middle of the torso's armhole, so sleeve
+            # and torso meet at the seam instead of leaving skin between them. A raised
+            # arm turns the armhole with it, so its sleeve starts at the shoulder joint;
+            # in between, the root slides with the arm's angle.
             outward = (body.shoulder[side] - (body.shoulder["a"] + body.shoulder["b"]) / 2) / sw
-            chain = np.array([body.shoulder[side] + outward * 0.1 * sw, body.elbow[side], body.wrist[side]])
+            joint = body.shoulder[side] + outward * 0.1 * sw
+            arm = body.elbow[side] - body.shoulder[side]
+            hanging = float(np.clip(np.dot(arm, body.down) / max(float(np.linalg.norm(arm)), 1e-6), 0.0, 1.0))
+            root = joint + (armholes[side] - joint) * hanging
+            chain = np.array([root, body.elbow[side], body.wrist[side]])
             # A flat sleeve is a pressed tube, about half again as wide as the arm it
             # goes round; seen on the body it is the arm's width plus ease.
             across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
