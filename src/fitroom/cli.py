@@ -68,6 +68,8 @@ def serve(
     if first_key:
         print("Created the first API key (shown once, keep it):", flush=True)
         print(f"  export FITROOM_KEY={first_key}", flush=True)
+    else:  # keys are stored hashed: an existing one cannot be shown again
+        print(f"Keys exist in this data dir; make another with: fitroom keys create --name NAME --data-dir {settings.data_dir}", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
