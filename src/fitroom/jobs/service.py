@@ -140,13 +140,13 @@ class TryOnService:
         job_id = new_job_id()
         blobs: dict[str, str] = {}
 
-        def write_and_insert() -> JobRecord:
+        def write_and_insert() -> JobView:
             try:
                 for name, item in zip(images, loaded, strict=True):
                     blob = input_key(job_id, name)
                     self.storage.put(blob, item.data, _content_type(item.image))
                     blobs[name] = blob
-                return self.jobs.create(
+                record = self.jobs.create(
                     job_id=job_id,
                     key=key,
                     spec=spec,
@@ -157,10 +157,11 @@ class TryOnService:
             except BaseException:
                 self.storage.delete_prefix(job_prefix(job_id))
                 raise
+            return self.view(record)
 
-        record = await anyio.to_thread.run_sync(write_and_insert)
+        view = await anyio.to_thread.run_sync(write_and_insert)
         self.notifier.job_queued()
-        return await anyio.to_thread.run_sync(self.view, record)
+        return view
 
     # --- read -----------------------------------------------------------------------------
 
@@ -169,10 +170,16 @@ class TryOnService:
         is the capability. Another key's job is ``JobNotFound``, as is an unknown id."""
         if key is not None:
             self._check_rate(key, "poll")
-        record = await anyio.to_thread.run_sync(self.jobs.get, job_id) if _plausible(job_id) else None
-        if record is None or (key is not None and record.key_id != key.id):
+        if not _plausible(job_id):
             raise JobNotFound("Job not found")
-        return await anyio.to_thread.run_sync(self.view, record)
+
+        def read() -> JobView:  # one trip to the thread pool for the row and its view
+            record = self.jobs.get(job_id)
+            if record is None or (key is not None and record.key_id != key.id):
+                raise JobNotFound("Job not found")
+            return self.view(record)
+
+        return await anyio.to_thread.run_sync(read)
 
     async def wait(self, job_id: str, key: ApiKey | None, timeout: float) -> JobView:
         """Wait until the job ends or ``timeout`` passes, holding no thread meanwhile:
