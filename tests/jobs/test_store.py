@@ -305,3 +305,32 @@ def test_timestamps_come_back_in_utc(key_store: KeyStore, job_store: JobStore, s
     for stamp in (leased.created_at, leased.started_at, leased.lease_expires_at, key.created_at):
         assert stamp.tzinfo is not None and stamp.utcoffset() == timedelta(0)
     assert job_store.get(job.id).created_at == job.created_at.astimezone(UTC)
+
+
+def test_a_webhook_attempt_is_claimed_by_one_sender_only(engine) -> None:
+    """Servers sharing a database each run a webhook sender; one attempt, one sender."""
+    import threading
+
+    from fitroom.jobs.keys import KeyStore
+    from fitroom.jobs.model import JobKind, JobSpec, new_job_id
+    from fitroom.jobs.store import JobStore
+
+    store = JobStore(engine)
+    key, _ = KeyStore(engine).create("hooks")
+    job_id = new_job_id()
+    spec = JobSpec(kind=JobKind.CLOTHING, dialect="fashn", webhook_url="http://example.test/hook")
+    store.create(job_id=job_id, key=key, spec=spec, inputs={}, max_attempts=1, concurrency_limit=10)
+    store.fail(job_id, None, code="canceled", message="stop")
+    [pending] = store.pending_webhooks()
+    wins: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: wins.append(store.claim_webhook(job_id, pending.webhook_attempts)))
+        for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1
+    assert store.get(job_id).webhook_attempts == pending.webhook_attempts + 1
+    assert not store.claim_webhook(job_id, pending.webhook_attempts)  # a stale view loses

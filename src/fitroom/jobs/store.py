@@ -496,6 +496,27 @@ class JobStore:
             )
             return [_record(row) for row in rows]
 
+    def claim_webhook(self, job_id: str, attempts_seen: int) -> bool:
+        """Take the next delivery attempt of a pending webhook, counting it now.
+
+        Several servers share one database and each runs a webhook sender; the attempt
+        counter doubles as the claim (only one of them moves it from ``attempts_seen``),
+        so a webhook is never sent twice at once. A sender that dies mid-attempt leaves
+        the webhook pending with the attempt counted: delivery is at least once, within
+        the attempt budget."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                sa.update(JobRow)
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.webhook_state == _WEBHOOK_PENDING,
+                    JobRow.webhook_attempts == attempts_seen,
+                )
+                .values(webhook_attempts=attempts_seen + 1)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
     def mark_webhook(self, job_id: str, state: str, attempts: int) -> bool:
         """Record a delivery attempt: ``state`` stays "pending" to try again, or is final
         ("delivered", "failed"). False for an unknown job."""

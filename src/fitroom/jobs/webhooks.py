@@ -48,6 +48,10 @@ class WebhookSender:
         for record in records:
             if self._not_before.get(record.id, now) > now:
                 continue
+            if not await anyio.to_thread.run_sync(
+                self.jobs.claim_webhook, record.id, record.webhook_attempts
+            ):
+                continue  # another server's sender took this attempt
             render = self.renderers.get(record.spec.dialect)
             url = record.spec.webhook_url
             attempts = record.webhook_attempts + 1
