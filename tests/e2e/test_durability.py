@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from tests.helpers import astronaut, b64, drawn_tshirt, fitroom_bin, free_port, start_server
 
@@ -129,3 +130,73 @@ def test_a_clean_stop_hands_running_jobs_back_to_the_queue(tmp_path):
         stores.close()
     assert counts[JobState.RUNNING] == 0
     assert counts[JobState.QUEUED] + counts[JobState.SUCCEEDED] == 3
+
+
+def test_a_run_past_its_timeout_is_stopped_and_the_worker_goes_on(tmp_path):
+    from starlette.testclient import TestClient
+
+    from fitroom.api.app import create_app
+    from fitroom.settings import Settings
+
+    # Far too short for any run: every job times out, each on a fresh pool.
+    settings = Settings(data_dir=tmp_path, workers=1, job_timeout_seconds=0.05, concurrency_limit=50)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        _, key = app.state.runtime.keys.create("timeouts")
+        client.headers["X-API-KEY"] = key
+        ids = []
+        for _ in range(2):
+            r = client.post(SUBMIT, json={"model_image_path": b64(astronaut(), "JPEG")})
+            assert r.status_code == 200, r.text
+            ids.append(r.json()["request_id"])
+        deadline = time.monotonic() + 60
+        bodies = {}
+        while len(bodies) < 2 and time.monotonic() < deadline:
+            for job_id in ids:
+                body = client.post(POLL, json={"request_id": job_id}).json()
+                if body["status"] == "failed":
+                    bodies[job_id] = body
+            time.sleep(0.1)
+    assert len(bodies) == 2, "the worker stopped taking jobs after a timeout"
+    for body in bodies.values():
+        assert "longer than" in body["error"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_engine_processes_do_not_outlive_their_server(tmp_path, sig):
+    """Stopping or killing the server process alone (not its group) leaves no engine
+    process behind: each holds half a gigabyte of models."""
+    port = free_port()
+    server = start_server(tmp_path / "data", port, {"FITROOM_WORKERS": "2"})
+    try:
+        key = subprocess.run(
+            [fitroom_bin(), "keys", "create", "--name", "k", "--data-dir", str(tmp_path / "data")],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip().splitlines()[-1]
+        base = f"http://127.0.0.1:{port}"
+        r = httpx.post(base + SUBMIT, json={"model_image_path": b64(astronaut(), "JPEG")},
+                       headers={"X-API-KEY": key}, timeout=30)
+        job = r.json()["request_id"]
+        deadline = time.monotonic() + 60
+        while httpx.post(base + POLL, json={"request_id": job}).json()["status"] != "completed":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert _group_alive(server.pid), "the engine processes should be running now"
+    finally:
+        os.kill(server.pid, sig)
+        server.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while _group_alive(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = _group_alive(server.pid)
+    if alive:
+        os.killpg(server.pid, signal.SIGKILL)
+    assert not alive, "engine processes outlived their server"
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -75,7 +75,7 @@ class Worker:
         finally:
             pool, self._pool = self._pool, None
             if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
+                _retire(pool, kill=True)  # runs in it are handed back just below
             self._hand_back()
 
     def _hand_back(self) -> None:
@@ -111,10 +111,11 @@ class Worker:
             await self._finish_failed(record, "image_load_error", "The job's input images are gone.")
             return
         loop = asyncio.get_running_loop()
-        assert self._pool is not None
+        pool = self._pool
+        assert pool is not None
         try:
             future = loop.run_in_executor(
-                self._pool,
+                pool,
                 run_job,
                 record.spec.model_dump(mode="json"),
                 inputs,
@@ -122,6 +123,8 @@ class Worker:
             )
             outcome = await self._await_with_lease(record, future)
         except TimeoutError:
+            # The run is still computing in its child: stop it, or it holds a slot forever.
+            self._replace_pool(pool, kill=True)
             await self._finish_failed(
                 record,
                 "timed_out",
@@ -140,7 +143,7 @@ class Worker:
             return
         except BrokenProcessPool:
             log.error("job %s: a worker process died; restarting the pool", record.id)
-            self._pool = self._new_pool()
+            self._replace_pool(pool, kill=False)
             await anyio.to_thread.run_sync(
                 lambda: self.jobs.retry_later(
                     record.id, self.id, code="worker_lost", message="The worker process stopped."
@@ -162,6 +165,14 @@ class Worker:
         await anyio.to_thread.run_sync(self._store_outcome, record, outcome)
         self.notifier.job_ended(record.id)
 
+    def _replace_pool(self, old: ProcessPoolExecutor, *, kill: bool) -> None:
+        """Swap in a fresh pool, unless another slot already replaced this one; with
+        ``kill``, end the old pool's children now. Runs of other jobs in that pool then
+        fail with BrokenProcessPool and go back to the queue."""
+        if self._pool is old:
+            self._pool = self._new_pool()
+        _retire(old, kill=kill)
+
     async def _await_with_lease(self, record: JobRecord, future: asyncio.Future) -> Outcome:
         """Wait for the child's result, renewing the lease meanwhile."""
         loop = asyncio.get_running_loop()
@@ -170,6 +181,7 @@ class Worker:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
+                future.add_done_callback(_ignore_outcome)
                 raise TimeoutError
             done, _ = await asyncio.wait({future}, timeout=min(renew_every, remaining))
             if done:
@@ -178,6 +190,7 @@ class Worker:
                 self.jobs.renew, record.id, self.id, self.settings.lease_seconds
             )
             if not renewed:
+                future.add_done_callback(_ignore_outcome)
                 raise LeaseLost(record.id)
 
     def _read_inputs(self, record: JobRecord) -> dict[str, bytes]:
@@ -216,6 +229,24 @@ class Worker:
 
         await anyio.to_thread.run_sync(fail)
         self.notifier.job_ended(record.id)
+
+
+def _retire(pool: ProcessPoolExecutor, *, kill: bool) -> None:
+    """Shut a pool down; with ``kill``, end its children now rather than after their run."""
+    if kill:
+        # ProcessPoolExecutor has no public way to stop a running task before Python
+        # 3.14's terminate_workers(); killing its children is what that does.
+        processes = getattr(pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    """A run nobody waits for any more (timed out, lease lost): its result or error is
+    moot, but must be retrieved, or asyncio logs it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 class LeaseLost(Exception):
