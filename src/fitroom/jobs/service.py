@@ -12,9 +12,9 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import anyio
+from PIL import Image
 
 from fitroom.errors import BlobNotFound, InsufficientCredits, JobNotFound, Unauthenticated
 from fitroom.images.decode import DecodedImage
@@ -240,15 +240,10 @@ class TryOnService:
 
 
 def _content_type(image: DecodedImage) -> str:
-    return {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}.get(
-        image.format, "application/octet-stream"
-    )
+    Image.init()  # Pillow fills its MIME table as it registers format plugins
+    return Image.MIME.get(image.format, "application/octet-stream")
 
 
 def _plausible(job_id: str) -> bool:
     """Ids are 32 hex digits; anything else cannot exist, so skip the database."""
     return len(job_id) == 32 and all(c in "0123456789abcdef" for c in job_id)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
