@@ -24,12 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fitroom.engines import garment as garments
-from fitroom.engines import person as persons
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
+from fitroom.engines.cpu import garment as garments
+from fitroom.engines.cpu import person as persons
 from fitroom.eval.clothing import load_rgb
-from fitroom.jobs.model import Effort, JobKind, Region, TryOnOptions
+from fitroom.options import Effort, Region, TryOnOptions
 
 SIZE = (768, 1024)
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="passes over all pairs")
     args = parser.parse_args()
     people, clothes, described = _inputs(args.persons, args.garments)
-    engine = registry.get(kind=JobKind.CLOTHING)
+    engine = registry.get("cpu-clothing")
     engine.warm_up()
     options = TryOnOptions(region=Region.UPPER)
     _time(engine, people[0], clothes[0], options)  # loads every model once

@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from fitroom.engines import glasses_asset, registry
+from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
+from fitroom.engines.cpu import glasses_asset
 from fitroom.errors import NoFaceFound
-from fitroom.jobs.model import JobKind
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 SIZE = 1024
@@ -63,7 +63,7 @@ def main() -> None:
         pairs.update(load_folder(args.glasses, "RGBA"))
     pairs["default"] = None
 
-    engine = registry.get(kind=JobKind.GLASSES)
+    engine = registry.get("cpu-glasses")
     engine.warm_up()
 
     # Analysing a pair the process has not seen yet (cache cleared each time).

@@ -28,7 +28,14 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.helpers import astronaut, b64, drawn_tshirt, fitroom_bin, free_port, start_server  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    astronaut,
+    b64,
+    drawn_tshirt,
+    fitroom_bin,
+    free_port,
+    start_server,
+)
 
 ENV = {
     "FITROOM_SUBMIT_RATE": "1000000",

@@ -1,4 +1,5 @@
-"""Test images the suite makes itself (no test may need ../shared/testdata)."""
+"""Everything tests share that is not a fixture: images the suite makes itself (no test
+may need ../shared/testdata), servers and workers as real processes, keys, polling."""
 
 from __future__ import annotations
 
@@ -9,12 +10,19 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 from skimage import data as skdata
+from starlette.testclient import TestClient
+
+from fitroom.settings import Settings
 
 
 def astronaut() -> np.ndarray:
@@ -39,15 +47,25 @@ def drawn_tshirt(color: tuple[int, int, int] = (200, 30, 60), size=(512, 640)) -
     return np.asarray(img)
 
 
-def encode(array: np.ndarray, fmt: str = "PNG") -> bytes:
+def encode(image: np.ndarray | Image.Image, fmt: str = "PNG") -> bytes:
+    """An image (array or Pillow image) as file bytes."""
+    picture = Image.fromarray(image) if isinstance(image, np.ndarray) else image
     buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format=fmt)
+    picture.save(buf, format=fmt)
     return buf.getvalue()
 
 
-def b64(array: np.ndarray, fmt: str = "PNG", *, data_uri: bool = False) -> str:
-    text = base64.b64encode(encode(array, fmt)).decode()
+def b64(image: bytes | np.ndarray | Image.Image, fmt: str = "PNG", *, data_uri: bool = False) -> str:
+    """File bytes (or an image, encoded as ``fmt`` first) as raw base64, the glasses
+    vendor's form, or as a data URI, FASHN's."""
+    data = image if isinstance(image, bytes) else encode(image, fmt)
+    text = base64.b64encode(data).decode()
     return f"data:image/{fmt.lower()};base64,{text}" if data_uri else text
+
+
+def data_uri(data: bytes, content_type: str = "image/png") -> str:
+    """File bytes as a data URI, as FASHN wants them."""
+    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
 
 
 def free_port() -> int:
@@ -95,3 +113,115 @@ def start_server(
 
 def server_log(data_dir: Path, port: int) -> Path:
     return data_dir.parent / f"server-{port}.log"
+
+
+# --- drawn test images for the dialect tests -----------------------------------------------
+
+
+def person_image() -> Image.Image:
+    """A head-and-shoulders photo (512×512): enough body for tops and a face for glasses."""
+    return Image.fromarray(skdata.astronaut())
+
+
+def garment_image() -> Image.Image:
+    """A red short-sleeved T-shirt, flat on white (512×512)."""
+    image = Image.new("RGB", (512, 512), "white")
+    shirt = [
+        (176, 60), (216, 80), (256, 92), (296, 80), (336, 60),  # neckline
+        (450, 140), (400, 220), (360, 190),  # right sleeve
+        (360, 470), (152, 470),  # hem
+        (152, 190), (112, 220), (62, 140),  # left sleeve
+    ]
+    ImageDraw.Draw(image).polygon(shirt, fill=(200, 30, 40), outline=(120, 10, 20))
+    return image
+
+
+def glasses_image() -> Image.Image:
+    """A black frame with two round lenses on transparency (600×300)."""
+    image = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for left in (60, 340):
+        draw.ellipse((left, 70, left + 200, 230), outline=(10, 10, 10, 255), width=14)
+        draw.ellipse((left + 7, 77, left + 193, 223), fill=(40, 40, 60, 90))
+    draw.line((260, 130, 340, 130), fill=(10, 10, 10, 255), width=12)  # bridge
+    draw.line((60, 120, 0, 110), fill=(10, 10, 10, 255), width=10)  # temples
+    draw.line((540, 120, 600, 110), fill=(10, 10, 10, 255), width=10)
+    return image
+
+
+# --- servers and their stores -------------------------------------------------------------
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Test settings: a private data dir, loopback image URLs allowed."""
+    values: dict[str, Any] = {"data_dir": data_dir, "url_allowlist": "127.0.0.1"}
+    return Settings(**(values | overrides))
+
+
+def new_key(client: TestClient, name: str = "test", **limits: Any) -> str:
+    """A fresh raw key in ``client``'s server; unlimited credits unless given."""
+    _, raw = client.app.state.runtime.keys.create(name, **limits)
+    return raw
+
+
+def job_rows(client: TestClient) -> int:
+    """How many jobs the server holds, in any state."""
+    return sum(client.app.state.runtime.jobs.counts().values())
+
+
+def blob_files(client: TestClient) -> list[Path]:
+    blob_dir = client.app.state.settings.blob_dir
+    return [p for p in blob_dir.rglob("*") if p.is_file()] if blob_dir.exists() else []
+
+
+# --- polling and results ------------------------------------------------------------------
+
+
+def poll_until(
+    fetch: Callable[[], dict], done: Callable[[dict], bool], timeout: float = 180.0
+) -> dict:
+    """Call ``fetch`` until ``done`` holds for its answer; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = fetch()
+        if done(body):
+            return body
+        if time.monotonic() > deadline:
+            pytest.fail(f"job did not finish in {timeout} s; last answer: {body}")
+        time.sleep(0.3)
+
+
+def download_image(client: TestClient | httpx.Client, url: str) -> Image.Image:
+    """Fetch a signed result URL (or decode a data URI) and check that it decodes."""
+    if url.startswith("data:"):
+        data = base64.b64decode(url.partition(",")[2])
+    else:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        data = response.content
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert image.width > 0 and image.height > 0
+    return image
+
+
+# --- the store's clock ---------------------------------------------------------------------
+
+
+class FakeClock:
+    """A wall clock the test moves by hand. Every reading also ticks one millisecond, so
+    jobs created one after another get distinct, ordered timestamps."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+# Queues a job for a key in a store test (the ``submit`` fixture of tests/jobs).
+Submit = Callable[..., Any]

@@ -29,10 +29,46 @@ DataDir = Annotated[
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="SQLAlchemy URL [env FITROOM_DATABASE_URL].")
 ]
+Engines = Annotated[
+    str | None,
+    typer.Option(
+        "--engines",
+        help="Run a lane for these engines only, comma-separated (default: every engine ready here; "
+        "see `fitroom engines`) [env FITROOM_ENGINES].",
+    ),
+]
+Routes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        help="KIND=ENGINE or DIALECT:KIND=ENGINE, e.g. fashn:clothing=fashn-vton-1.5; repeatable "
+        "[env FITROOM_ROUTES].",
+    ),
+]
 
 
 def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _check_lanes(settings: Settings, *, run_workers: bool) -> None:
+    """Refuse to start, in one sentence, when a named engine cannot run here or a route
+    names an engine that cannot serve it: better now than a job that waits forever."""
+    from fitroom.api.dialects import DIALECTS
+    from fitroom.errors import EngineUnavailable
+    from fitroom.jobs.routing import Router
+    from fitroom.jobs.worker import plan_lanes
+
+    try:
+        Router(settings, [d.name for d in DIALECTS])
+        if run_workers:
+            plan_lanes(settings, settings.engines)
+    except EngineUnavailable as exc:
+        err.print(f"[red]cannot start[/red]: {exc.message}")
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(f"[red]cannot start[/red]: {exc}")
+        raise typer.Exit(1) from None
 
 
 # --- server ----------------------------------------------------------------------------
@@ -46,16 +82,29 @@ def serve(
     database_url: DatabaseUrl = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="In-process job runners; -1 = one per core, 0 = API only [env FITROOM_WORKERS]."),
+        typer.Option(
+            help="Engine processes per CPU lane; -1 = one per core, 0 = API only (no lanes) [env FITROOM_WORKERS]."
+        ),
     ] = None,
+    engines: Engines = None,
+    route: Routes = None,
 ) -> None:
-    """Run the API server (with in-process workers unless --workers 0)."""
+    """Run the API server, with a lane per ready engine unless --workers 0."""
     import uvicorn
 
     from fitroom.api.app import create_app
     from fitroom.runtime import Stores
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, database_url=database_url, workers=workers)
+    settings = _settings(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        workers=workers,
+        engines=engines,
+        routes=",".join(route) if route else None,
+    )
+    _check_lanes(settings, run_workers=settings.worker_count > 0)
     stores = Stores.open(settings)
     try:
         first_key = None
@@ -77,16 +126,27 @@ def serve(
 def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    slots: Annotated[int | None, typer.Option(help="Jobs run at once (default: one per core).")] = None,
+    engines: Engines = None,
+    slots: Annotated[
+        int | None, typer.Option(help="Engine processes per CPU lane (default: one per core) [env FITROOM_WORKERS].")
+    ] = None,
 ) -> None:
-    """Run jobs only, sharing the database and storage with `fitroom serve --workers 0`."""
+    """Run jobs only, one lane per engine, sharing the database and storage with
+    `fitroom serve --workers 0`."""
+    from fitroom.api.dialects import DIALECTS
     from fitroom.runtime import Runtime
 
-    settings = _settings(data_dir=data_dir, database_url=database_url, workers=slots)
+    settings = _settings(data_dir=data_dir, database_url=database_url, workers=slots, engines=engines)
+    if settings.worker_count <= 0:
+        err.print("[red]cannot start[/red]: a worker needs at least one engine process (--slots 1 or more)")
+        raise typer.Exit(2)
+    _check_lanes(settings, run_workers=True)
 
     async def main() -> None:
-        runtime = await Runtime.start(settings, run_workers=True)
-        err.print(f"worker running {settings.worker_count} slot(s) on {settings.data_dir}")
+        runtime = await Runtime.start(settings, dialects=DIALECTS, run_workers=True)
+        assert runtime.worker is not None
+        lanes = ", ".join(f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})" for lane in runtime.worker.lanes)
+        err.print(f"worker {runtime.worker.id} running lanes: {lanes or 'none'}; data: {settings.data_dir}")
         try:
             await asyncio.gather(*runtime.tasks)
         finally:
@@ -96,6 +156,45 @@ def worker(
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+
+
+@app.command("engines")
+def engines_list(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the engines, what they serve and need, and whether each is ready here."""
+    from fitroom.engines import registry
+
+    settings = _settings(data_dir=data_dir)
+    infos = registry.describe(settings)
+    if as_json:
+        rows = [
+            {
+                "name": i.name,
+                "kinds": [k.value for k in i.kinds],
+                "device": i.device.value,
+                "processes": list(i.devices),
+                "max_batch": i.max_batch,
+                "ready": i.ready,
+                "missing": i.missing,
+            }
+            for i in infos
+        ]
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("engine", "kinds", "device", "slots here", "batch", "ready")
+    for i in infos:
+        slots = f"{len(i.devices)} × {i.devices[0]}" if i.devices else "–"
+        table.add_row(
+            i.name,
+            ", ".join(k.value for k in i.kinds),
+            i.device.value,
+            slots,
+            str(i.max_batch),
+            "yes" if i.ready else f"no: {i.missing}",
+        )
+    Console(width=200).print(table)
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -201,7 +300,7 @@ def tryon(
     from fitroom.images.decode import decode
     from fitroom.images.encode import encode
     from fitroom.images.limits import ImageLimits
-    from fitroom.jobs.model import JobKind, OutputFormat, TryOnOptions
+    from fitroom.options import JobKind, OutputFormat, TryOnOptions
 
     if garment is not None and glasses is not None:
         err.print("give --garment or --glasses, not both")
@@ -225,7 +324,9 @@ def tryon(
             crop=crop,
             remove_background=remove_background,
         )
-        result = registry.get(engine, kind=kind).run(EngineRequest(images=images, options=options))
+        settings = Settings()
+        name = engine or registry.default_name(kind, settings)
+        result = registry.get(name, settings).run(EngineRequest(images=images, options=options))
     except FitroomError as exc:
         err.print(f"[red]{exc.code}[/red]: {exc.message}")
         raise typer.Exit(1) from None

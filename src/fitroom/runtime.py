@@ -1,8 +1,10 @@
 """The running server's parts, built once from ``Settings`` and shared.
 
 ``Runtime.start`` migrates the database and wires store, storage, image loader, rate
-limiter and service; in the embedded default it also starts in-process workers and the
-janitor. The CLI uses ``Runtime.open`` (no event loop, no workers) for ``fitroom keys``.
+limiter and service; in the embedded default it also starts a worker (one lane per
+engine) and the janitor. The dialects it serves are handed in by the caller (the app or
+the CLI), so this module needs nothing from ``fitroom.api``. The CLI uses
+``Stores.open`` (no event loop, no workers) for ``fitroom keys``.
 """
 
 from __future__ import annotations
@@ -10,23 +12,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import sqlalchemy
 
 from fitroom import __version__
-from fitroom.api.fashn import status_body as fashn_status_body
 from fitroom.images.loader import ImageLoader
 from fitroom.jobs.db import make_engine, migrate
 from fitroom.jobs.janitor import Janitor
 from fitroom.jobs.keys import KeyStore
+from fitroom.jobs.lanes import LaneStore
 from fitroom.jobs.notify import JobNotifier
 from fitroom.jobs.ratelimit import MemoryRateLimiter
 from fitroom.jobs.service import TryOnService
 from fitroom.jobs.store import JobStore
+from fitroom.jobs.terms import DialectTerms
 from fitroom.jobs.webhooks import WebhookSender
-from fitroom.jobs.worker import Worker
+from fitroom.jobs.worker import Worker, plan_lanes
 from fitroom.settings import Settings
 from fitroom.storage.local import LocalStorage
 from fitroom.storage.signing import UrlSigner
@@ -42,6 +47,7 @@ class Stores:
     db: sqlalchemy.Engine
     keys: KeyStore
     jobs: JobStore
+    lanes: LaneStore
     signer: UrlSigner
     storage: LocalStorage
 
@@ -57,6 +63,7 @@ class Stores:
             db=db,
             keys=KeyStore(db),
             jobs=JobStore(db),
+            lanes=LaneStore(db, heartbeat_seconds=settings.lane_heartbeat_seconds),
             signer=signer,
             storage=LocalStorage(settings.blob_dir, signer, settings.resolved_base_url),
         )
@@ -90,10 +97,19 @@ class Runtime:
         return self.stores.signer
 
     @classmethod
-    async def start(cls, settings: Settings, *, run_workers: bool = True) -> Runtime:
+    async def start(
+        cls, settings: Settings, *, dialects: Sequence[DialectTerms], run_workers: bool = True
+    ) -> Runtime:
+        """Open the stores and start the janitor and, with ``run_workers`` (and
+        ``FITROOM_WORKERS`` not 0), a worker with a lane for each of ``settings.engines``
+        (every ready engine when unset). Raises ``EngineUnavailable`` when a named engine
+        cannot run here, and ``ValueError`` for routes that name no engine able to serve."""
+        # Checked first: a bad engine name or route must stop the start before anything runs.
+        plans = plan_lanes(settings, settings.engines) if run_workers and settings.worker_count > 0 else []
         stores = await anyio.to_thread.run_sync(Stores.open, settings)
         notifier = JobNotifier()
         loader = ImageLoader.from_settings(settings)
+        by_name = {d.name: d for d in dialects}
         service = TryOnService(
             settings,
             keys=stores.keys,
@@ -102,29 +118,30 @@ class Runtime:
             loader=loader,
             limiter=MemoryRateLimiter(),
             notifier=notifier,
+            lanes=stores.lanes,
+            dialects=by_name,
         )
         runtime = cls(stores=stores, service=service, loader=loader)
         webhooks = WebhookSender(
-            jobs=stores.jobs,
-            view=service.view,
-            renderers={"fashn": fashn_status_body},
-            post=loader.fetcher.post_json,
+            jobs=stores.jobs, view=service.view, dialects=by_name, post=loader.fetcher.post_json
         )
         janitor = Janitor(
             settings,
             jobs=stores.jobs,
+            lanes=stores.lanes,
             storage=stores.storage,
             deliver_webhooks=webhooks.deliver_pending,
             on_requeue=notifier.job_queued,
         )
         runtime.tasks.append(asyncio.create_task(janitor.run(), name="janitor"))
-        if run_workers and settings.worker_count > 0:
+        if plans:
             runtime.worker = Worker(
                 settings,
                 jobs=stores.jobs,
+                lanes=stores.lanes,
                 storage=stores.storage,
                 notifier=notifier,
-                slots=settings.worker_count,
+                plans=plans,
             )
             runtime.tasks.append(asyncio.create_task(runtime.worker.run(), name="worker"))
         return runtime
@@ -138,11 +155,13 @@ class Runtime:
         await self.loader.aclose()
         self.stores.close()
 
-    async def health(self) -> dict:
+    async def health(self) -> dict[str, Any]:
         counts = await anyio.to_thread.run_sync(self.jobs.counts)
+        served = await anyio.to_thread.run_sync(self.service.served)
         return {
             "status": "ok",
             "version": __version__,
-            "workers": self.worker.slots if self.worker else 0,
+            "workers": self.worker.processes if self.worker else 0,
+            "lanes": served,  # engine -> processes serving it, across every running worker
             "jobs": {str(state): n for state, n in counts.items()},
         }

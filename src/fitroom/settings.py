@@ -6,13 +6,46 @@ flag and its variable can never disagree on a name or a default.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _names(value: Any) -> Any:
+    """A list from ``a,b`` (the environment's and the CLI's form) or from JSON."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _pairs(value: Any) -> Any:
+    """A mapping from ``k=v,k=v`` or from a JSON object."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            return json.loads(text)
+        pairs = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, item = part.partition("=")
+            if not sep:
+                raise ValueError(f"expected KEY=VALUE, got {part!r}")
+            pairs[key.strip()] = item.strip()
+        return pairs
+    return value
+
+
+Names = Annotated[list[str], NoDecode, BeforeValidator(_names)]
+Pairs = Annotated[dict[str, str], NoDecode, BeforeValidator(_pairs)]
+Prices = Annotated[dict[str, int], NoDecode, BeforeValidator(_pairs)]
 
 
 class Settings(BaseSettings):
@@ -53,10 +86,16 @@ class Settings(BaseSettings):
     poll_rate: int = 50
     poll_period_seconds: float = 10.0
     concurrency_limit: int = 6
-    cost_rvton: int = 1
-    cost_glasses: int = 1
-    cost_fashn: int = 1
-    cost_pixelcut: int = 1
+    prices: Prices = Field(
+        default_factory=dict,
+        description="Credits per output image by dialect (rvton, glasses, fashn, fashn_gateway, pixelcut), "
+        "e.g. fashn=2,pixelcut=1; a dialect not named charges its own default (1 for all five).",
+    )
+    # Older names of ``prices`` entries, still honoured.
+    cost_rvton: int | None = Field(None, description="Alias of prices rvton=N.")
+    cost_glasses: int | None = Field(None, description="Alias of prices glasses=N.")
+    cost_fashn: int | None = Field(None, description="Alias of prices fashn=N and fashn_gateway=N.")
+    cost_pixelcut: int | None = Field(None, description="Alias of prices pixelcut=N.")
 
     # --- images ------------------------------------------------------------------------
     url_allowlist: str = Field(
@@ -72,9 +111,54 @@ class Settings(BaseSettings):
     retention_hours: float = Field(72.0, description="Inputs and outputs are deleted after this.")
     pixelcut_wait_seconds: float = Field(120.0, description="wait_for_result gives up (202) after this.")
 
-    # --- engines -------------------------------------------------------------------------
-    clothing_engine: str = "cpu-clothing"
-    glasses_engine: str = "cpu-glasses"
+    # --- engines and lanes -----------------------------------------------------------------
+    engines: Names | None = Field(
+        None,
+        description="Engines this process runs a lane for (serve, worker), e.g. cpu-clothing,cpu-glasses; "
+        "default: every engine that is ready on this machine.",
+    )
+    routes: Pairs = Field(
+        default_factory=dict,
+        description="Which engine runs which jobs: KIND=ENGINE or DIALECT:KIND=ENGINE, e.g. "
+        "fashn:clothing=fashn-vton-1.5; unrouted kinds go to the CPU engines.",
+    )
+    engine_modules: Names = Field(
+        default_factory=list, description="Extra modules that register engines (plugins, the test engines)."
+    )
+    engine_niceness: int = Field(
+        10, description="Scheduling niceness added to engine processes, so the API stays responsive under load."
+    )
+    lane_heartbeat_seconds: float = Field(5.0, description="How often a worker reports its lanes as alive.")
+    # Older names of ``routes`` entries, still honoured.
+    clothing_engine: str | None = Field(None, description="Alias of routes clothing=ENGINE.")
+    glasses_engine: str | None = Field(None, description="Alias of routes glasses=ENGINE.")
+
+    # --- FASHN VTON v1.5 ----------------------------------------------------------------
+    vton_weights: Path | None = Field(
+        None, description="Folder with the published model.safetensors and dwpose/*.onnx."
+    )
+    vton_device: str = Field("auto", description="auto (every GPU, else the CPU), cuda, or cpu.")
+
+    def price(self, dialect: str, default: int) -> int:
+        """Credits one output image costs on ``dialect``: its entry in ``prices``, else
+        its older ``cost_*`` setting, else ``default`` (the dialect's own price)."""
+        aliases = {
+            "rvton": self.cost_rvton,
+            "glasses": self.cost_glasses,
+            "fashn": self.cost_fashn,
+            "fashn_gateway": self.cost_fashn,
+            "pixelcut": self.cost_pixelcut,
+        }
+        if dialect in self.prices:
+            return self.prices[dialect]
+        alias = aliases.get(dialect)
+        return alias if alias is not None else default
+
+    @property
+    def all_routes(self) -> dict[str, str]:
+        """``routes`` with the older per-kind engine settings folded in."""
+        older = {"clothing": self.clothing_engine, "glasses": self.glasses_engine}
+        return {**{k: v for k, v in older.items() if v}, **self.routes}
 
     @cached_property
     def resolved_database_url(self) -> str:

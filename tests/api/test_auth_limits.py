@@ -1,4 +1,4 @@
-"""Keys, limits, credits and tenancy, on every dialect (API.md "Common rules").
+"""Keys, limits, credits and tenancy, on every dialect (docs/api.md §1).
 
 The server here runs no workers: submitted jobs stay queued, which is what the
 concurrency and tenancy checks need, and no engine has to start.
@@ -15,7 +15,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from fitroom.api.app import create_app
-from tests.api.conftest import b64, blob_files, data_uri, job_rows, make_settings, new_key
+from tests.helpers import (
+    b64,
+    blob_files,
+    data_uri,
+    job_rows,
+    make_settings,
+    new_key,
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from fitroom.api.fields import error_class
 from fitroom.api.pixelcut import pixelcut_code
-from tests.api.conftest import b64, blob_files, encode, job_rows
+from tests.helpers import b64, blob_files, encode, job_rows
 
 BODY_CAP = 16 * 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""FASHN's own API (API.md section 5): runs end to end by URL and data URI, base64
+"""FASHN's own API (docs/api.md §6): runs end to end by URL and data URI, base64
 output, background removal, status names, error names and the API's errors."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from fitroom.api.fashn import error_name, render_error, status_body
 from fitroom.errors import InsufficientCredits
-from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputView
-from tests.api.conftest import data_uri, download_image, poll_until
-
+from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView
+from fitroom.options import JobKind
+from tests.helpers import data_uri, download_image, poll_until
 
 STATUSES = {"starting", "in_queue", "processing", "completed", "failed", "canceled", "time_out"}
 

@@ -1,4 +1,4 @@
-"""FASHN through the Pixazo gateway (API.md section 3): the seed's example end to end,
+"""FASHN through the Pixazo gateway (docs/api.md §4): the seed's example end to end,
 status bodies for every status, failure codes, and the gateway's errors."""
 
 from __future__ import annotations
@@ -9,18 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from fitroom.api.fashn_gateway import GatewayRequest, job_spec, status_body
-from fitroom.jobs.model import (
-    Effort,
-    JobKind,
-    JobSpec,
-    JobState,
-    JobView,
-    OutputFormat,
-    OutputView,
-    PhotoType,
-    Region,
-)
-from tests.api.conftest import data_uri, download_image, poll_until
+from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView
+from fitroom.options import Effort, JobKind, OutputFormat, PhotoType, Region
+from tests.helpers import data_uri, download_image, poll_until
 
 SUBMIT = "/fashn-virtual-try-on-917/v1/fashn-virtual-try-on-request"
 RESULT = "/fashn-virtual-try-on-917/v1/fashn-virtual-try-on-request-result"

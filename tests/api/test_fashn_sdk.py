@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fashn import Fashn
 
-from tests.api.conftest import data_uri, download_image
+from tests.helpers import data_uri, download_image
 
 
 @pytest.fixture(scope="module")

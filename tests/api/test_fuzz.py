@@ -17,9 +17,15 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from fitroom.api.app import create_app
+from fitroom.api.rvton import (
+    BAD_REQUEST,
+    FORBIDDEN,
+    INTERNAL,
+    NOT_FOUND,
+    TOO_MANY,
+    UNAUTHORIZED,
+)
 from fitroom.settings import Settings
-
-from fitroom.api.rvton import BAD_REQUEST, FORBIDDEN, INTERNAL, NOT_FOUND, TOO_MANY, UNAUTHORIZED
 
 PIXAZO_PREFIXES = (
     "/virtual-tryon/",

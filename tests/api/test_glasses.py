@@ -1,4 +1,4 @@
-"""Pixazo glasses try-on (API.md section 2): the seed's example end to end, fields, errors."""
+"""Pixazo glasses try-on (docs/api.md §3): the seed's example end to end, fields, errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from fitroom.api.glasses import GlassesRequest, job_images, job_spec, status_body
-from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputFormat, OutputView
-from tests.api.conftest import b64, download_image, poll_until
+from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView
+from fitroom.options import JobKind, OutputFormat
+from tests.helpers import b64, download_image, poll_until
 
 SUBMIT = "/glass-virtual-try-on/v1/api/glass-virtual-tryon"
 POLL = "/glass-virtual-try-on-polling/api/glass-virtual-tryon-result"

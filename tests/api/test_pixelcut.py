@@ -1,4 +1,4 @@
-"""Pixelcut try-on (API.md section 4): JSON and multipart end to end, waiting and
+"""Pixelcut try-on (docs/api.md §5): JSON and multipart end to end, waiting and
 polling, content-type dispatch, and Pixelcut's error codes."""
 
 from __future__ import annotations
@@ -11,10 +11,16 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from fitroom.api.fields import error_class
-from fitroom.api.pixelcut import finished_response, pixelcut_code, render_error, status_body
+from fitroom.api.pixelcut import (
+    finished_response,
+    pixelcut_code,
+    render_error,
+    status_body,
+)
 from fitroom.errors import FitroomError
-from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputView
-from tests.api.conftest import download_image, poll_until
+from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView
+from fitroom.options import JobKind
+from tests.helpers import download_image, poll_until
 
 TRY_ON = "/v1/try-on"
 

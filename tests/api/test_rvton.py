@@ -1,13 +1,18 @@
-"""Pixazo r-vton (API.md section 1): the seed's example end to end, fields, errors."""
+"""Pixazo r-vton (docs/api.md §2): the seed's example end to end, fields, errors."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
 
-from fitroom.api.rvton import RvtonRequest, effort_for_steps, job_spec, render_pixazo_error
-from fitroom.jobs.model import Effort, Region
-from tests.api.conftest import b64, data_uri, download_image, poll_until
+from fitroom.api.rvton import (
+    RvtonRequest,
+    effort_for_steps,
+    job_spec,
+    render_pixazo_error,
+)
+from fitroom.options import Effort, Region
+from tests.helpers import b64, data_uri, download_image, poll_until
 
 SUBMIT = "/virtual-tryon/v1/r-vton"
 POLL = "/vton-polling/v1/r-vton-get-image"

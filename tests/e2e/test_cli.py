@@ -7,7 +7,14 @@ import subprocess
 import httpx
 from PIL import Image
 
-from tests.helpers import astronaut, encode, fitroom_bin, free_port, server_log, start_server
+from tests.helpers import (
+    astronaut,
+    encode,
+    fitroom_bin,
+    free_port,
+    server_log,
+    start_server,
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

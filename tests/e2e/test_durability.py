@@ -10,7 +10,14 @@ import time
 import httpx
 import pytest
 
-from tests.helpers import astronaut, b64, drawn_tshirt, fitroom_bin, free_port, start_server
+from tests.helpers import (
+    astronaut,
+    b64,
+    drawn_tshirt,
+    fitroom_bin,
+    free_port,
+    start_server,
+)
 
 SUBMIT = "/glass-virtual-try-on/v1/api/glass-virtual-tryon"
 POLL = "/glass-virtual-try-on-polling/api/glass-virtual-tryon-result"

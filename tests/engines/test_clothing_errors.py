@@ -8,14 +8,20 @@ from skimage import data
 
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
-from fitroom.errors import EngineError, InvalidParameter, NoGarmentFound, NoPersonFound, RegionNotVisible
-from fitroom.jobs.model import JobKind, Region, TryOnOptions
+from fitroom.errors import (
+    EngineError,
+    InvalidParameter,
+    NoGarmentFound,
+    NoPersonFound,
+    RegionNotVisible,
+)
+from fitroom.options import Region, TryOnOptions
 from tests.engines.test_clothing_geometry import draw_tee, draw_trousers
 
 
 @pytest.fixture(scope="module")
 def engine():
-    return registry.get(kind=JobKind.CLOTHING)
+    return registry.get("cpu-clothing")
 
 
 def test_no_person_in_an_empty_room(engine):

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fitroom.engines import garment
+from fitroom.engines.cpu import garment
 
 
 def white_tee_on_white(size=(420, 560)) -> tuple[np.ndarray, np.ndarray]:
@@ -43,7 +43,7 @@ def test_white_garment_on_light_backdrop_is_cut_out_whole():
 
 
 def test_extraction_is_cached_by_content():
-    from fitroom.jobs.model import PhotoType, Region
+    from fitroom.options import PhotoType, Region
 
     image, _ = white_tee_on_white()
     garment.clear_cache()

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fitroom.engines import garment as garments
-from fitroom.engines import person as persons
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
-from fitroom.engines.clothing_cpu import EFFORT, Fit, render
-from fitroom.jobs.model import Effort, JobKind, PhotoType, Region, TryOnOptions
+from fitroom.engines.cpu import garment as garments
+from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
 GREEN = (20, 170, 60)
 
@@ -40,7 +40,7 @@ def draw_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def engine():
-    e = registry.get(kind=JobKind.CLOTHING)
+    e = registry.get("cpu-clothing")
     e.warm_up()
     return e
 

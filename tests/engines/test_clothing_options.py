@@ -9,13 +9,13 @@ from skimage import data
 
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
-from fitroom.jobs.model import Effort, JobKind, Region, TryOnOptions
+from fitroom.options import Effort, JobKind, Region, TryOnOptions
 from tests.engines.test_clothing_geometry import draw_tee
 
 
 @pytest.fixture(scope="module")
 def engine():
-    return registry.get(kind=JobKind.CLOTHING)
+    return registry.get("cpu-clothing")
 
 
 def run(engine, **options):

@@ -9,12 +9,12 @@ from skimage import data
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.errors import NoPersonFound
-from fitroom.jobs.model import JobKind, TryOnOptions
+from fitroom.options import JobKind, TryOnOptions
 
 
 @pytest.fixture(scope="module")
 def engine():
-    return registry.get(kind=JobKind.BACKGROUND_REMOVE)
+    return registry.get("cpu-cutout")
 
 
 def test_person_kept_background_transparent(engine):

@@ -18,10 +18,10 @@ from skimage import data
 
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
-from fitroom.engines.face import find_faces
-from fitroom.engines.glasses_asset import load_glasses
+from fitroom.engines.cpu.face import find_faces
+from fitroom.engines.cpu.glasses_asset import load_glasses
 from fitroom.errors import GlassesNotFound, NoFaceFound
-from fitroom.jobs.model import JobKind, Region, TryOnOptions
+from fitroom.options import Region, TryOnOptions
 
 MAGENTA = (230, 20, 200)
 # Drawn frame: lens centres at (160, 120) and (480, 120), 640 wide.
@@ -78,7 +78,7 @@ def face(person):
 
 @pytest.fixture(scope="module")
 def engine():
-    return registry.get(kind=JobKind.GLASSES)
+    return registry.get("cpu-glasses")
 
 
 def run(engine, person, glasses=None, **options):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from fitroom.engines.face import find_faces
+from fitroom.engines.cpu.face import find_faces
 from fitroom.errors import NoFaceFound
 
 

@@ -6,11 +6,13 @@ import io
 import struct
 import warnings
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from fitroom.api import glasses, pixelcut, rvton
 from fitroom.errors import (
     DecompressionBomb,
     ImageTooLarge,
@@ -20,9 +22,14 @@ from fitroom.errors import (
     UnsupportedImageFormat,
 )
 from fitroom.images.decode import decode
-from fitroom.images.limits import GLASSES, PIXELCUT, RVTON, ImageLimits
+from fitroom.images.limits import ImageLimits
 
 MAX_PIXELS = 40_000_000
+
+RVTON = rvton.LIMITS
+# Decoded as the glasses engine decodes its frame: transparency kept.
+GLASSES = replace(glasses.LIMITS, keep_alpha=True)
+PIXELCUT = pixelcut.LIMITS
 
 
 def noise(width: int, height: int, channels: int = 3) -> np.ndarray:

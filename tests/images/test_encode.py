@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fitroom.images.encode import content_type, data_uri, encode
-from fitroom.jobs.model import OutputFormat
+from fitroom.options import OutputFormat
 
 
 def pixels(channels: int) -> np.ndarray:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from fitroom.errors import ImageTooLarge, InvalidImageReference, ResolutionTooLow, UrlRefused
-from fitroom.images.limits import GLASSES, RVTON
+from fitroom.api import glasses, rvton
+from fitroom.errors import (
+    ImageTooLarge,
+    InvalidImageReference,
+    ResolutionTooLow,
+    UrlRefused,
+)
 from fitroom.images.loader import ImageLoader
 from fitroom.settings import Settings
 
 pytestmark = pytest.mark.anyio
+
+RVTON = rvton.LIMITS
+# Decoded as the glasses engine decodes its frame: transparency kept.
+GLASSES = replace(glasses.LIMITS, keep_alpha=True)
 
 
 @pytest.fixture(scope="module")

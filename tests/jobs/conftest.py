@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
 from fitroom.jobs.db import make_engine, migrate
 from fitroom.jobs.keys import ApiKey, KeyStore
-from fitroom.jobs.model import JobKind, JobSpec, new_job_id
+from fitroom.jobs.model import JobSpec, new_job_id
 from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.options import JobKind
+from tests.helpers import FakeClock, Submit
 from tests.postgres import fresh_database
 
 
@@ -43,27 +44,17 @@ def job_store(engine: sa.Engine, clock: FakeClock) -> JobStore:
     return JobStore(engine, clock=clock)
 
 
-class FakeClock:
-    """A wall clock the test moves by hand. Every reading also ticks one millisecond, so
-    jobs created one after another get distinct, ordered timestamps."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-Submit = Callable[..., JobRecord]
+
+DEFAULT_ENGINES = {
+    JobKind.CLOTHING: "cpu-clothing",
+    JobKind.GLASSES: "cpu-glasses",
+    JobKind.BACKGROUND_REMOVE: "cpu-cutout",
+}
 
 
 @pytest.fixture
@@ -78,12 +69,13 @@ def submit(job_store: JobStore) -> Submit:
         webhook_url: str | None = None,
         max_attempts: int = 3,
         concurrency_limit: int = 1000,
+        engine: str | None = None,
     ) -> JobRecord:
         job_id = new_job_id()
         return job_store.create(
             job_id=job_id,
             key=key,
-            spec=JobSpec(kind=kind, dialect="fashn", cost=cost, webhook_url=webhook_url),
+            spec=JobSpec(kind=kind, dialect="fashn", cost=cost, webhook_url=webhook_url, engine=engine or DEFAULT_ENGINES[kind]),
             inputs={"model_image": f"inputs/{job_id}/model"},
             max_attempts=max_attempts,
             concurrency_limit=concurrency_limit,

@@ -7,7 +7,7 @@ import threading
 from fitroom.jobs.keys import KeyStore
 from fitroom.jobs.model import JobState
 from fitroom.jobs.store import JobStore
-from tests.jobs.conftest import FakeClock, Submit
+from tests.helpers import FakeClock, Submit
 
 
 def test_lease_claims_the_oldest_queued_job(key_store: KeyStore, job_store: JobStore, submit: Submit) -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from fitroom.errors import ConcurrencyLimited, InsufficientCredits
 from fitroom.jobs.keys import KeyStore
-from fitroom.jobs.model import JobKind, JobSpec, JobState, new_job_id
+from fitroom.jobs.model import JobSpec, JobState, new_job_id
 from fitroom.jobs.store import DEFAULT_RUN_SECONDS, JobStore
-from tests.jobs.conftest import FakeClock, Submit
+from fitroom.options import JobKind
+from tests.helpers import FakeClock, Submit
 
 
 def test_create_queues_the_job_and_charges_its_cost(
@@ -51,7 +52,7 @@ def test_insufficient_credits_writes_nothing(
         job_store.create(
             job_id=job_id,
             key=key,
-            spec=JobSpec(kind=JobKind.CLOTHING, dialect="fashn", cost=2),
+            spec=JobSpec(kind=JobKind.CLOTHING, dialect="fashn", cost=2, engine="cpu-clothing"),
             inputs={},
             max_attempts=3,
             concurrency_limit=6,
@@ -201,7 +202,7 @@ def test_estimates_without_history_use_the_default(key_store: KeyStore, job_stor
     assert job_store.estimate_seconds(second, workers=1) == pytest.approx(2 * DEFAULT_RUN_SECONDS)
 
 
-def test_estimates_follow_recent_runs_of_the_same_kind(
+def test_estimates_follow_recent_runs_of_the_same_engine(
     key_store: KeyStore, job_store: JobStore, submit: Submit, clock: FakeClock
 ) -> None:
     key, _ = key_store.create("history")
@@ -312,13 +313,14 @@ def test_a_webhook_attempt_is_claimed_by_one_sender_only(engine) -> None:
     import threading
 
     from fitroom.jobs.keys import KeyStore
-    from fitroom.jobs.model import JobKind, JobSpec, new_job_id
+    from fitroom.jobs.model import JobSpec, new_job_id
     from fitroom.jobs.store import JobStore
+    from fitroom.options import JobKind
 
     store = JobStore(engine)
     key, _ = KeyStore(engine).create("hooks")
     job_id = new_job_id()
-    spec = JobSpec(kind=JobKind.CLOTHING, dialect="fashn", webhook_url="http://example.test/hook")
+    spec = JobSpec(kind=JobKind.CLOTHING, dialect="fashn", webhook_url="http://example.test/hook", engine="cpu-clothing")
     store.create(job_id=job_id, key=key, spec=spec, inputs={}, max_attempts=1, concurrency_limit=10)
     store.fail(job_id, None, code="canceled", message="stop")
     [pending] = store.pending_webhooks()

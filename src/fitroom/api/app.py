@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.start(settings, run_workers=run_workers)
+        runtime = await Runtime.start(settings, dialects=DIALECTS, run_workers=run_workers)
         app.state.runtime = runtime
         app.state.service = runtime.service
         try:

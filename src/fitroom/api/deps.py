@@ -23,5 +23,5 @@ async def require_key(request: Request) -> ApiKey:
 
 
 async def polling_key(request: Request) -> ApiKey | None:
-    """The caller's key where keyless polling is allowed (see API.md)."""
+    """The caller's key where keyless polling is allowed (docs/api.md §1.2)."""
     return await get_service(request).authenticate_for_polling(raw_key(request))

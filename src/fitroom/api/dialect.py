@@ -1,17 +1,26 @@
-"""What every dialect module provides to the app.
+"""What every dialect module provides: its routes and a description of itself.
 
 The app mounts each dialect's router and, for any error raised while serving a path
 under one of the dialect's prefixes (validation, auth, limits, unknown routes, bugs),
 asks that dialect to render it, so every byte a client sees is in its vendor's shape.
+The rest of the description (price, image limits, status and webhook bodies) is what
+the service, the webhook sender and the runtime read (``fitroom.jobs.terms``), so that
+adding a dialect is one module plus one line in ``dialects.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.responses import Response
+
+from fitroom.images.limits import ImageLimits
+from fitroom.jobs.model import JobView
+
+T = TypeVar("T")
 
 
 class RouteNotFound(Exception):
@@ -22,16 +31,31 @@ class RouteNotFound(Exception):
         self.status_code = status_code
 
 
+def lookup(table: Mapping[type, T], cls: type | None) -> T | None:
+    """The entry of the nearest class in ``cls``'s MRO, as Starlette picks an exception
+    handler: a table names the classes it treats alike, subclasses follow their parent
+    unless listed themselves."""
+    for base in cls.__mro__ if cls is not None else ():
+        if base in table:
+            return table[base]
+    return None
+
+
 @dataclass(frozen=True)
 class Dialect:
-    """A vendor contract: its routes and how it renders errors.
+    """A vendor contract.
 
     ``render_error`` receives a ``fitroom.errors.FitroomError`` (its subclass says what
     went wrong), a ``RouteNotFound``, or any other exception (an internal error, which
-    must render as the vendor's 500 body without internals).
+    must render as the vendor's 500 body without internals). ``status_body`` is what a
+    client polling one of its jobs reads; ``webhook_body`` what its webhooks carry.
     """
 
     name: str
     prefixes: tuple[str, ...]
     router: APIRouter
     render_error: Callable[[Exception], Response]
+    status_body: Callable[[JobView], dict[str, Any]]
+    limits: ImageLimits
+    price_per_image: int = 1
+    webhook_body: Callable[[JobView], dict[str, Any]] | None = None

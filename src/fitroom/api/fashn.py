@@ -1,4 +1,4 @@
-"""FASHN's own API (API.md section 5), as the official ``fashn`` SDK calls it.
+"""FASHN's own API (docs/api.md §6), as the official ``fashn`` SDK calls it.
 
 The SDK posts ``/v1/run`` with ``Authorization: Bearer`` and ``webhook_url`` as a query
 parameter, then polls ``/v1/status/{id}`` until the status leaves starting, in_queue and
@@ -8,6 +8,7 @@ processing, reading ``x-fashn-credits-used`` from the final poll. It retries 429
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.responses import JSONResponse, Response
 
 from fitroom.api.deps import get_service, require_key
-from fitroom.api.dialect import Dialect, RouteNotFound
+from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
     LenientBool,
@@ -26,10 +27,12 @@ from fitroom.api.fields import (
     failure_message,
     lenient_int,
     parse_body,
+    waiting_note,
 )
 from fitroom.errors import (
     ConcurrencyLimited,
     EngineUnavailable,
+    FitroomError,
     ImageError,
     InputError,
     InsufficientCredits,
@@ -40,22 +43,21 @@ from fitroom.errors import (
     RegionNotVisible,
     Unauthenticated,
 )
-from fitroom.images.limits import FASHN
+from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import (
+from fitroom.jobs.model import JobSpec, JobState, JobView
+from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.options import (
     Effort,
     JobKind,
-    JobSpec,
-    JobState,
-    JobView,
     OutputFormat,
     PhotoType,
     Region,
     TryOnOptions,
 )
-from fitroom.jobs.service import ImageInput, TryOnService
 
 CREDITS_HEADER = "x-fashn-credits-used"
+LIMITS = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=4096, formats=None)
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -68,32 +70,37 @@ class FashnError(BaseModel):
 router = APIRouter(tags=["fashn"], responses=error_responses(FashnError))
 
 
+def _out_of_credits(exc: InsufficientCredits) -> Response:
+    # FASHN answers 429, which the SDK would retry; no wait brings credits back, so tell
+    # it not to. Retry-After is there because every 429 of ours has one.
+    return JSONResponse(
+        {"error": "OutOfCredits", "message": exc.message},
+        status_code=429,
+        headers={"Retry-After": "3600", "x-should-retry": "false"},
+    )
+
+
+# How each error renders, by class; the nearest class in an error's MRO decides.
+_ERRORS: dict[type[Exception], Callable[[Any], Response]] = {
+    RouteNotFound: lambda e: error_response({"error": "NotFound", "message": "Not found"}, e.status_code),
+    InputError: lambda e: error_response({"error": "BadRequest", "message": e.message}, 400),
+    Unauthenticated: lambda e: error_response({"error": "UnauthorizedAccess", "message": e.message}, 401),
+    JobNotFound: lambda e: error_response({"error": "NotFound", "message": e.message}, 404),
+    RateLimited: lambda e: error_response({"error": "RateLimitExceeded", "message": e.message}, 429, e),
+    ConcurrencyLimited: lambda e: error_response(
+        {"error": "ConcurrencyLimitExceeded", "message": e.message}, 429, e
+    ),
+    InsufficientCredits: _out_of_credits,
+}
+
+
 def render_error(exc: Exception) -> Response:
     """``{"error": <Name>, "message": ...}`` with FASHN's statuses."""
-    if isinstance(exc, RouteNotFound):
-        return error_response({"error": "NotFound", "message": "Not found"}, exc.status_code)
-    if isinstance(exc, InputError):
-        return error_response({"error": "BadRequest", "message": exc.message}, 400)
-    if isinstance(exc, Unauthenticated):
-        return error_response({"error": "UnauthorizedAccess", "message": exc.message}, 401)
-    if isinstance(exc, JobNotFound):
-        return error_response({"error": "NotFound", "message": exc.message}, 404)
-    if isinstance(exc, ConcurrencyLimited):
-        body = {"error": "ConcurrencyLimitExceeded", "message": exc.message}
-        return error_response(body, 429, exc)
-    if isinstance(exc, RateLimited):
-        return error_response({"error": "RateLimitExceeded", "message": exc.message}, 429, exc)
-    if isinstance(exc, InsufficientCredits):
-        # FASHN answers 429, which the SDK would retry; no wait brings credits back,
-        # so tell it not to. Retry-After is there because every 429 of ours has one.
-        return JSONResponse(
-            {"error": "OutOfCredits", "message": exc.message},
-            status_code=429,
-            headers={"Retry-After": "3600", "x-should-retry": "false"},
-        )
-    # A bug, or a failure of ours (storage, an engine missing): nothing about its cause.
-    body = {"error": "InternalServerError", "message": "An internal error occurred."}
-    return error_response(body, 500)
+    render = lookup(_ERRORS, type(exc))
+    if render is None:
+        # A bug, or a failure of ours (storage, an engine missing): nothing about its cause.
+        return error_response({"error": "InternalServerError", "message": "An internal error occurred."}, 500)
+    return render(exc)
 
 
 # --- request ------------------------------------------------------------------------------
@@ -163,7 +170,7 @@ def job_request(
             return_base64=inputs.return_base64,
             webhook_url=webhook_url,
         )
-        return spec, {"image": ImageInput(inputs.image, "image", FASHN)}
+        return spec, {"image": ImageInput(inputs.image, "image", LIMITS)}
     spec = JobSpec(
         kind=JobKind.CLOTHING,
         dialect="fashn",
@@ -183,8 +190,8 @@ def job_request(
         webhook_url=webhook_url,
     )
     images = {
-        "person": ImageInput(inputs.model_image, "model_image", FASHN),
-        "garment": ImageInput(inputs.garment_image, "garment_image", FASHN),
+        "person": ImageInput(inputs.model_image, "model_image", LIMITS),
+        "garment": ImageInput(inputs.garment_image, "garment_image", LIMITS),
     }
     return spec, images
 
@@ -201,34 +208,39 @@ _STATUS = {
 }
 
 
+# FASHN's error name for a failure, by the stored error's class (nearest in its MRO).
+_FAILURE_NAMES: dict[type[FitroomError], str] = {
+    FitroomError: "PipelineError",
+    EngineUnavailable: "InternalServerError",
+    ImageError: "ImageLoadError",
+    NoPersonFound: "PoseError",
+    NoGarmentFound: "PoseError",
+    RegionNotVisible: "PoseError",
+    InputError: "InputValidationError",
+}
+
+
 def error_name(view: JobView) -> str:
     """FASHN's error name for why a job did not succeed."""
     if view.state is JobState.TIMED_OUT:
         return "PollingTimeout"
     if view.state is JobState.CANCELED:
         return "PipelineError"
-    cls = error_class(view.error_code)
-    if cls is None or issubclass(cls, EngineUnavailable):
-        return "InternalServerError"  # worker_lost, internal_error, a missing engine
-    if issubclass(cls, ImageError):
-        return "ImageLoadError"
-    if issubclass(cls, NoPersonFound | NoGarmentFound | RegionNotVisible):
-        return "PoseError"
-    if issubclass(cls, InputError):
-        return "InputValidationError"
-    return "PipelineError"
+    # No class: worker_lost, internal_error and the like, all ours.
+    return lookup(_FAILURE_NAMES, error_class(view.error_code)) or "InternalServerError"
 
 
 def status_body(view: JobView) -> dict:
     """The ``/v1/status/{id}`` body; also what a webhook receives when the job ends."""
     message = failure_message(view)
     error = {"name": error_name(view), "message": message} if message is not None else None
-    return {
+    body = {
         "id": view.id,
         "status": _STATUS[view.state],
         "output": [o.url for o in view.outputs] if view.state is JobState.SUCCEEDED else None,
         "error": error,
     }
+    return waiting_note(body, view)
 
 
 def credits_used(view: JobView) -> int:
@@ -273,4 +285,7 @@ dialect = Dialect(
     prefixes=("/v1/",),
     router=router,
     render_error=render_error,
+    status_body=status_body,
+    limits=LIMITS,
+    webhook_body=status_body,  # a FASHN webhook carries the final status body
 )

@@ -1,4 +1,4 @@
-"""FASHN v1.6 as the Pixazo gateway serves it (API.md section 3; seed 002).
+"""FASHN v1.6 as the Pixazo gateway serves it (docs/api.md §4).
 
 The gateway renames FASHN's fields and values (``top`` not ``tops``, ``high_quality``
 not ``quality``) and reports upper-snake-case statuses; HTTP errors are the gateway's,
@@ -13,17 +13,20 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from fitroom.api.deps import get_service, require_key
-from fitroom.api.dialect import Dialect
+from fitroom.api.dialect import Dialect, lookup
+from fitroom.api.fashn import LIMITS
 from fitroom.api.fields import (
     ImageRef,
     JobId,
     LenientBool,
-    failed_with,
+    error_class,
     failure_message,
     lenient_int,
+    waiting_note,
 )
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
 from fitroom.errors import (
+    FitroomError,
     ImageError,
     ImageFetchError,
     InvalidImageReference,
@@ -31,20 +34,17 @@ from fitroom.errors import (
     NoPersonFound,
     RegionNotVisible,
 )
-from fitroom.images.limits import FASHN
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import (
+from fitroom.jobs.model import JobSpec, JobState, JobView
+from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.options import (
     Effort,
     JobKind,
-    JobSpec,
-    JobState,
-    JobView,
     OutputFormat,
     PhotoType,
     Region,
     TryOnOptions,
 )
-from fitroom.jobs.service import ImageInput, TryOnService
 
 router = APIRouter(tags=["fashn-gateway"], responses=PIXAZO_ERRORS)
 
@@ -96,22 +96,24 @@ class GatewayPoll(BaseModel):
     request_id: JobId
 
 
+# The gateway's code for a failure, by the stored error's class (nearest in its MRO).
+_FAILURE_CODES: dict[type[FitroomError], str] = {
+    ImageFetchError: "INVALID_IMAGE_URI",
+    InvalidImageReference: "INVALID_IMAGE_URI",
+    ImageError: "IMAGE_LOAD_ERROR",
+    NoPersonFound: "POSE_ERROR",  # no body...
+    RegionNotVisible: "POSE_ERROR",  # ...or not the part of it the garment needs
+    NoGarmentFound: "GARMENT_NOT_FOUND",
+}
+
+
 def error_code(view: JobView) -> str:
     """The gateway's upper-snake-case code for why a job did not succeed."""
     if view.state is JobState.CANCELED:
         return "CANCELED"
     if view.state is JobState.TIMED_OUT:
         return "TIMEOUT"
-    code = view.error_code
-    if failed_with(code, ImageFetchError, InvalidImageReference):
-        return "INVALID_IMAGE_URI"
-    if failed_with(code, ImageError):
-        return "IMAGE_LOAD_ERROR"
-    if failed_with(code, NoPersonFound, RegionNotVisible):
-        return "POSE_ERROR"  # no body, or not the part of it the garment needs
-    if failed_with(code, NoGarmentFound):
-        return "GARMENT_NOT_FOUND"
-    return "INTERNAL_ERROR"
+    return lookup(_FAILURE_CODES, error_class(view.error_code)) or "INTERNAL_ERROR"
 
 
 def status_body(view: JobView) -> dict:
@@ -119,11 +121,12 @@ def status_body(view: JobView) -> dict:
     base = {"request_id": view.id}
     eta = round(view.eta_seconds) if view.eta_seconds is not None else None
     if view.state is JobState.QUEUED:
-        return base | {
+        queued = base | {
             "status": "IN_QUEUE",
             "queue_position": view.queue_position,
             "estimated_time_remaining_seconds": eta,
         }
+        return waiting_note(queued, view)
     if view.state is JobState.RUNNING:
         return base | {"status": "IN_PROGRESS", "estimated_time_remaining_seconds": eta}
     if view.state is JobState.SUCCEEDED:
@@ -160,8 +163,8 @@ async def submit(
         key,
         job_spec(body),
         {
-            "person": ImageInput(body.model_image, "model_image", FASHN),
-            "garment": ImageInput(body.garment_image, "garment_image", FASHN),
+            "person": ImageInput(body.model_image, "model_image", LIMITS),
+            "garment": ImageInput(body.garment_image, "garment_image", LIMITS),
         },
     )
     return {"status": "IN_QUEUE", "request_id": view.id}
@@ -182,4 +185,6 @@ dialect = Dialect(
     prefixes=("/fashn-virtual-try-on-917/",),
     router=router,
     render_error=render_pixazo_error,
+    status_body=status_body,
+    limits=LIMITS,
 )

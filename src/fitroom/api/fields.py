@@ -113,14 +113,8 @@ def _codes() -> dict[str, type[FitroomError]]:
 def error_class(code: str | None) -> type[FitroomError] | None:
     """The error class whose ``code`` a failed job stored, or None for the job-level
     codes that have no class (``timed_out``, ``canceled``, ``worker_lost``,
-    ``internal_error``)."""
+    ``internal_error``). Dialects map failures through the error tree with it."""
     return _codes().get(code or "")
-
-
-def failed_with(code: str | None, *classes: type[FitroomError]) -> bool:
-    """Whether a stored failure code names one of ``classes`` or a subclass of one."""
-    cls = error_class(code)
-    return cls is not None and issubclass(cls, classes)
 
 
 def failure_message(view: JobView) -> str | None:
@@ -132,6 +126,14 @@ def failure_message(view: JobView) -> str | None:
         JobState.CANCELED: "The job was canceled.",
     }.get(view.state, "The job failed.")
     return view.error_message or default
+
+
+def waiting_note(body: dict[str, Any], view: JobView) -> dict[str, Any]:
+    """``body`` plus, for a queued job no running worker can start, a ``waiting`` field
+    saying so (an extra field: clients of every vendor ignore fields they do not know)."""
+    if view.waiting is not None:
+        body["waiting"] = view.waiting
+    return body
 
 
 def error_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Pixazo's glasses try-on (API.md section 2; seed 001). Errors as in r-vton."""
+"""Pixazo's glasses try-on (docs/api.md §3). Errors as in r-vton."""
 
 from __future__ import annotations
 
@@ -9,16 +9,25 @@ from pydantic import BaseModel
 
 from fitroom.api.deps import get_service, polling_key, require_key
 from fitroom.api.dialect import Dialect
-from fitroom.api.fields import ImageRef, JobId, failure_message, lenient_int
+from fitroom.api.fields import (
+    ImageRef,
+    JobId,
+    failure_message,
+    lenient_int,
+    waiting_note,
+)
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
-from fitroom.images.limits import GLASSES
+from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputFormat, TryOnOptions
+from fitroom.jobs.model import JobSpec, JobState, JobView
 from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.options import JobKind, OutputFormat, TryOnOptions
 
 router = APIRouter(tags=["glasses"], responses=PIXAZO_ERRORS)
 
 NumImages = lenient_int(1, 4)
+
+LIMITS = ImageLimits(max_bytes=10 * MB, min_side=300, max_side=None, formats=frozenset({"JPEG", "PNG"}))
 
 
 class GlassesRequest(BaseModel):
@@ -41,9 +50,9 @@ def job_spec(body: GlassesRequest) -> JobSpec:
 
 
 def job_images(body: GlassesRequest) -> dict[str, ImageInput]:
-    images = {"person": ImageInput(body.model_image_path, "model_image_path", GLASSES)}
+    images = {"person": ImageInput(body.model_image_path, "model_image_path", LIMITS)}
     if body.glass_image_path is not None:
-        images["glasses"] = ImageInput(body.glass_image_path, "glass_image_path", GLASSES)
+        images["glasses"] = ImageInput(body.glass_image_path, "glass_image_path", LIMITS)
     return images
 
 
@@ -75,7 +84,7 @@ def status_body(view: JobView) -> dict:
         for o in view.outputs
     ]
     first = images[0] if images else {}
-    return {
+    body = {
         "request_id": view.id,
         "status": _STATUS[view.state],
         "image_url": first.get("url"),
@@ -84,6 +93,7 @@ def status_body(view: JobView) -> dict:
         "images": images,
         "error": failure_message(view),
     }
+    return waiting_note(body, view)
 
 
 @router.post("/glass-virtual-try-on/v1/api/glass-virtual-tryon")
@@ -118,4 +128,6 @@ dialect = Dialect(
     prefixes=("/glass-virtual-try-on/", "/glass-virtual-try-on-polling/"),
     router=router,
     render_error=render_pixazo_error,
+    status_body=status_body,
+    limits=LIMITS,
 )

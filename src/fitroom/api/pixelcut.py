@@ -1,4 +1,4 @@
-"""Pixelcut's try-on (API.md section 4; seed 004).
+"""Pixelcut's try-on (docs/api.md §5).
 
 One endpoint takes JSON or a multipart form, so it reads its body itself and dispatches
 on the content type; both become the same ``PixelcutRequest``. By default it answers
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -20,7 +21,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import JSONResponse, Response
 
 from fitroom.api.deps import get_service, require_key
-from fitroom.api.dialect import Dialect, RouteNotFound
+from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
     LenientBool,
@@ -29,38 +30,36 @@ from fitroom.api.fields import (
     error_responses,
     failure_message,
     parse_body,
+    waiting_note,
 )
 from fitroom.errors import (
     BodyTooLarge,
     DecompressionBomb,
     EngineError,
     FitroomError,
+    ImageTooLarge,
     InputError,
     InsufficientCredits,
     InvalidParameter,
     InvalidRequestBody,
     JobNotFound,
+    MalformedImage,
     MissingParameter,
     NoFaceFound,
     NoGarmentFound,
     NoPersonFound,
     RateLimited,
     RegionNotVisible,
+    ResolutionTooHigh,
     Unauthenticated,
     UnsupportedContentType,
+    UnsupportedImageFormat,
 )
-from fitroom.images.limits import PIXELCUT
+from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import (
-    JobKind,
-    JobSpec,
-    JobState,
-    JobView,
-    OutputFormat,
-    Region,
-    TryOnOptions,
-)
+from fitroom.jobs.model import JobSpec, JobState, JobView
 from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.options import JobKind, OutputFormat, Region, TryOnOptions
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -72,66 +71,71 @@ class PixelcutError(BaseModel):
 
 router = APIRouter(tags=["pixelcut"], responses=error_responses(PixelcutError))
 
-# Pixelcut's 400 codes that are also ours, by design of the error tree.
-_SAME_CODES = {
-    "invalid_request_body",
-    "missing_parameter",
-    "invalid_parameter",
-    "unsupported_content_type",
-    "malformed_image",
-    "unsupported_image_format",
-    "file_size_too_large",
-    "resolution_too_high",
+# Pixelcut's error_code for each of our errors (raised, or a failed job's), by class;
+# the nearest class in an error's MRO decides. Where the code is the same as ours, the
+# error tree was drawn to match Pixelcut's.
+_CODES: dict[type[FitroomError], str] = {
+    FitroomError: "internal_error",
+    # Too small, not an image reference, an unreachable URL: Pixelcut has no code of its
+    # own for these, and each is a parameter the client must change.
+    InputError: "invalid_parameter",
+    InvalidRequestBody: "invalid_request_body",
+    MissingParameter: "missing_parameter",
+    UnsupportedContentType: "unsupported_content_type",
+    MalformedImage: "malformed_image",
+    UnsupportedImageFormat: "unsupported_image_format",
+    ImageTooLarge: "file_size_too_large",
+    BodyTooLarge: "file_size_too_large",
+    ResolutionTooHigh: "resolution_too_high",
+    DecompressionBomb: "resolution_too_high",
+    # "The subject is not in the picture"; other engine failures are ours: internal_error.
+    NoPersonFound: "unknown_foreground",
+    NoGarmentFound: "unknown_foreground",
+    RegionNotVisible: "unknown_foreground",
+    NoFaceFound: "unknown_foreground",
 }
-# Engine failures that mean "the subject is not in the picture": Pixelcut's
-# unknown_foreground. Other engine failures are ours, not the client's: internal_error.
-_NOTHING_FOUND = (NoPersonFound, NoGarmentFound, RegionNotVisible, NoFaceFound)
 
 
 def pixelcut_code(cls: type[FitroomError] | None) -> str:
     """Pixelcut's ``error_code`` for one of our errors (a raised one or a failed job's)."""
-    if cls is None:
-        return "internal_error"
-    if cls.code in _SAME_CODES:
-        return cls.code
-    if issubclass(cls, BodyTooLarge):
-        return "file_size_too_large"
-    if issubclass(cls, DecompressionBomb):
-        return "resolution_too_high"
-    if issubclass(cls, _NOTHING_FOUND):
-        return "unknown_foreground"
-    if issubclass(cls, InputError):
-        # Too small, not an image reference, an unreachable URL: Pixelcut has no code
-        # of its own for these, and each is a parameter the client must change.
-        return "invalid_parameter"
-    return "internal_error"
+    return lookup(_CODES, cls) or "internal_error"
 
 
 _INTERNAL = {"error": "Internal service error", "error_code": "internal_error"}
 
 
+def _client_error(exc: FitroomError) -> Response:
+    """A 400 when the client can fix it (Pixelcut has a code for it), else our 500."""
+    code = pixelcut_code(type(exc))
+    if code == "internal_error":
+        return error_response(_INTERNAL, 500)
+    return error_response({"error": exc.message, "error_code": code}, 400)
+
+
+# How each error renders, by class; the nearest class in an error's MRO decides.
+_ERRORS: dict[type[Exception], Callable[[Any], Response]] = {
+    RouteNotFound: lambda e: error_response({"error": "Not found", "error_code": "not_found"}, e.status_code),
+    InputError: _client_error,
+    EngineError: _client_error,
+    Unauthenticated: lambda e: error_response({"error": e.message, "error_code": "invalid_auth_token"}, 401),
+    InsufficientCredits: lambda e: error_response(
+        {"error": "Insufficient credits available", "error_code": "insufficient_api_credits"}, 403
+    ),
+    JobNotFound: lambda e: error_response({"error": "Job not found", "error_code": "not_found"}, 404),
+    # Concurrency too: Pixelcut has one 429.
+    RateLimited: lambda e: error_response({"error": "Too many requests", "error_code": "rate_limit_exceeded"}, 429, e),
+}
+
+
 def render_error(exc: Exception) -> Response:
     """``{"error": <description>, "error_code": <code>}`` with Pixelcut's statuses."""
-    if isinstance(exc, RouteNotFound):
-        return error_response({"error": "Not found", "error_code": "not_found"}, exc.status_code)
-    if not isinstance(exc, FitroomError):
-        return error_response(_INTERNAL, 500)
-    if isinstance(exc, InputError | EngineError) and pixelcut_code(type(exc)) != "internal_error":
-        return error_response({"error": exc.message, "error_code": pixelcut_code(type(exc))}, 400)
-    if isinstance(exc, Unauthenticated):
-        return error_response({"error": exc.message, "error_code": "invalid_auth_token"}, 401)
-    if isinstance(exc, InsufficientCredits):
-        body = {"error": "Insufficient credits available", "error_code": "insufficient_api_credits"}
-        return error_response(body, 403)
-    if isinstance(exc, JobNotFound):
-        return error_response({"error": "Job not found", "error_code": "not_found"}, 404)
-    if isinstance(exc, RateLimited):  # concurrency too: Pixelcut has one 429
-        body = {"error": "Too many requests", "error_code": "rate_limit_exceeded"}
-        return error_response(body, 429, exc)
-    return error_response(_INTERNAL, 500)
+    render = lookup(_ERRORS, type(exc))
+    return render(exc) if render is not None else error_response(_INTERNAL, 500)
 
 
 # --- request ------------------------------------------------------------------------------
+
+LIMITS = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=1920, formats=None)
 
 _REGIONS = {"auto": Region.AUTO, "full": Region.FULL, "upper": Region.UPPER, "lower": Region.LOWER}
 
@@ -231,9 +235,9 @@ def job_images(body: PixelcutRequest, files: dict[str, bytes]) -> dict[str, Imag
     for name, file_field in (("person", "person_image"), ("garment", "garment_image")):
         url_field = _FILES[file_field]
         if file_field in files:
-            images[name] = ImageInput(files[file_field], file_field, PIXELCUT)
+            images[name] = ImageInput(files[file_field], file_field, LIMITS)
         elif (url := getattr(body, url_field)) is not None:
-            images[name] = ImageInput(url, url_field, PIXELCUT)
+            images[name] = ImageInput(url, url_field, LIMITS)
         else:
             raise MissingParameter(
                 f"Missing required parameter: {url_field} or {file_field}", field=url_field
@@ -269,7 +273,7 @@ def status_body(view: JobView) -> dict:
         body["result_url"] = view.outputs[0].url
     elif view.state.is_final:
         body["error"] = failure(view)
-    return body
+    return waiting_note(body, view)
 
 
 def _accepted(view: JobView) -> Response:
@@ -334,4 +338,6 @@ dialect = Dialect(
     prefixes=("/v1/try-on",),
     router=router,
     render_error=render_error,
+    status_body=status_body,
+    limits=LIMITS,
 )

@@ -1,4 +1,4 @@
-"""Pixazo's clothing try-on, r-vton (API.md section 1; seeds 000 and 003).
+"""Pixazo's clothing try-on, r-vton (docs/api.md §2).
 
 Also home of the Pixazo gateway's error bodies, which the glasses and FASHN-via-gateway
 dialects share: one fixed sentence per status, as the vendor documents them, plus a
@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from fitroom.api.deps import get_service, polling_key, require_key
-from fitroom.api.dialect import Dialect, RouteNotFound
+from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
     JobId,
@@ -24,6 +24,7 @@ from fitroom.api.fields import (
     error_responses,
     failure_message,
     lenient_int,
+    waiting_note,
 )
 from fitroom.errors import (
     FitroomError,
@@ -33,10 +34,11 @@ from fitroom.errors import (
     RateLimited,
     Unauthenticated,
 )
-from fitroom.images.limits import RVTON
+from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import Effort, JobKind, JobSpec, JobState, JobView, Region, TryOnOptions
+from fitroom.jobs.model import JobSpec, JobState, JobView
 from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.options import Effort, JobKind, Region, TryOnOptions
 
 # --- errors, shared by the three Pixazo dialects ------------------------------------------
 
@@ -58,34 +60,33 @@ TOO_MANY = "Rate limit exceeded, please retry later"
 INTERNAL = "An unexpected error occurred, please try again later"
 
 
+# Status and fixed sentence by error class; the nearest class in an error's MRO decides.
+_PIXAZO_STATUS: dict[type[Exception], tuple[int, str]] = {
+    InputError: (400, BAD_REQUEST),
+    Unauthenticated: (401, UNAUTHORIZED),
+    InsufficientCredits: (403, FORBIDDEN),
+    JobNotFound: (404, NOT_FOUND),
+    RateLimited: (429, TOO_MANY),  # concurrency included: the gateway has one 429
+}
+
+
 def render_pixazo_error(exc: Exception) -> Response:
     """An error as the Pixazo gateway answers it: ``{"error": <sentence>}`` with the
     status's fixed sentence, ``detail`` and ``code`` naming what went wrong."""
     if isinstance(exc, RouteNotFound):
         return error_response({"error": NOT_FOUND, "code": "not_found"}, exc.status_code)
-    status, sentence = _pixazo_status(exc) if isinstance(exc, FitroomError) else (500, INTERNAL)
-    if status == 500:
+    found = lookup(_PIXAZO_STATUS, type(exc))
+    if found is None or not isinstance(exc, FitroomError):
         # A bug, or a failure of ours: the fixed sentence only, nothing about its cause.
         return error_response({"error": INTERNAL, "code": "internal_error"}, 500)
+    status, sentence = found
     body = {"error": sentence, "detail": exc.message, "code": exc.code}
     return error_response(body, status, exc)
 
 
-def _pixazo_status(exc: FitroomError) -> tuple[int, str]:
-    if isinstance(exc, InputError):
-        return 400, BAD_REQUEST
-    if isinstance(exc, Unauthenticated):
-        return 401, UNAUTHORIZED
-    if isinstance(exc, InsufficientCredits):
-        return 403, FORBIDDEN
-    if isinstance(exc, JobNotFound):
-        return 404, NOT_FOUND
-    if isinstance(exc, RateLimited):  # concurrency included: the gateway has one 429
-        return 429, TOO_MANY
-    return 500, INTERNAL
-
-
 # --- request ------------------------------------------------------------------------------
+
+LIMITS = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=4096, formats=None)
 
 Steps = lenient_int(1, 40)
 
@@ -154,12 +155,13 @@ _STATUS = {
 
 def status_body(view: JobView) -> dict:
     """The polling body: ``output`` is the result URL once succeeded."""
-    return {
+    body = {
         "id": view.id,
         "status": _STATUS[view.state],
         "output": view.outputs[0].url if view.outputs else None,
         "error": failure_message(view),
     }
+    return waiting_note(body, view)
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -176,8 +178,8 @@ async def submit(
         key,
         job_spec(body),
         {
-            "person": ImageInput(body.human_img, "human_img", RVTON),
-            "garment": ImageInput(body.garm_img, "garm_img", RVTON),
+            "person": ImageInput(body.human_img, "human_img", LIMITS),
+            "garment": ImageInput(body.garm_img, "garm_img", LIMITS),
         },
     )
     return {"id": view.id}
@@ -199,4 +201,6 @@ dialect = Dialect(
     prefixes=("/virtual-tryon/", "/vton-polling/"),
     router=router,
     render_error=render_pixazo_error,
+    status_body=status_body,
+    limits=LIMITS,
 )

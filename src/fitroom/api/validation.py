@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from fastapi.exceptions import RequestValidationError
 
-from fitroom.errors import InputError, InvalidParameter, InvalidRequestBody, MissingParameter
+from fitroom.errors import (
+    InputError,
+    InvalidParameter,
+    InvalidRequestBody,
+    MissingParameter,
+)
 
 # Pydantic error types that mean "the body itself is unusable", not one field.
 _BODY_ERRORS = {"json_invalid", "model_attributes_type", "dict_type", "model_type"}

@@ -1,6 +1,6 @@
-"""Try-on engines behind one interface (``base.Engine``), looked up by name (``registry``)."""
+"""Try-on engines behind one interface (``base.Engine``), looked up by name (``registry``).
 
-from fitroom.engines.base import Engine, EngineRequest, EngineResult
-from fitroom.engines.registry import get, register
-
-__all__ = ["Engine", "EngineRequest", "EngineResult", "get", "register"]
+Each engine family is a subpackage: ``cpu`` (the CPU engines and their shared person,
+face and garment analysis), ``fashn_vton`` (the generative model), ``testing`` (engines
+that only count their calls, for tests).
+"""

@@ -1,84 +1,126 @@
-"""Engines registered by name; one instance per process, created on first use.
+"""Engines registered by name, their self-descriptions, and one instance per process.
 
 An engine module registers its class at import time with ``@register``. The registry
-imports the built-in engine modules lazily, so importing ``fitroom.engines`` stays cheap
-(no MediaPipe import) for processes that never run an engine, such as the API server's
-event loop.
+imports the built-in engine modules (and any named in ``FITROOM_ENGINE_MODULES``)
+lazily, so importing ``fitroom.engines`` stays cheap (no MediaPipe, no torch) for
+processes that never run an engine, such as the API server's event loop; asking what an
+engine needs (``describe``) imports its module but loads no model.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from fitroom.engines.base import Engine
+from fitroom.engines.base import Device, Engine
 from fitroom.errors import EngineUnavailable
-from fitroom.jobs.model import JobKind
+from fitroom.options import JobKind
+from fitroom.settings import Settings
 
-# Modules that hold the built-in engines, imported on the first lookup.
+# One line per built-in engine family: adding an engine adds its module here.
 BUILTIN_MODULES = (
-    "fitroom.engines.clothing_cpu",
-    "fitroom.engines.glasses_cpu",
-    "fitroom.engines.cutout_cpu",
+    "fitroom.engines.cpu.clothing",
+    "fitroom.engines.cpu.glasses",
+    "fitroom.engines.cpu.cutout",
 )
 
 _classes: dict[str, type[Engine]] = {}
 _defaults: dict[JobKind, str] = {}
 _instances: dict[str, Engine] = {}
-_lock = threading.Lock()
-_loaded = False
+_lock = threading.RLock()
+_imported: set[str] = set()
 
 
-def register(cls: type[Engine] | None = None, *, default: bool = False):
-    """Class decorator: make ``cls`` available as ``cls.name`` (and as its kind's default)."""
+def register(cls: type[Engine] | None = None, *, default: bool = False):  # type: ignore[no-untyped-def]
+    """Class decorator: make ``cls`` available as ``cls.name``; with ``default``, the
+    engine that serves its kinds when no route says otherwise."""
 
     def wrap(engine_cls: type[Engine]) -> type[Engine]:
         _classes[engine_cls.name] = engine_cls
-        if default or engine_cls.kind not in _defaults:
-            _defaults[engine_cls.kind] = engine_cls.name
+        for kind in engine_cls.kinds:
+            if default or kind not in _defaults:
+                _defaults[kind] = engine_cls.name
         return engine_cls
 
     return wrap(cls) if cls is not None else wrap
 
 
-def _load_builtins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency, not a missing engine module
-                raise
-    _loaded = True
-
-
-def names() -> list[str]:
-    """Every registered engine name."""
+def load(modules: Iterable[str] = ()) -> None:
+    """Import the built-in engine modules and ``modules`` (once each)."""
     with _lock:
-        _load_builtins()
+        for module in (*BUILTIN_MODULES, *modules):
+            if module in _imported:
+                continue
+            importlib.import_module(module)
+            _imported.add(module)
+
+
+def names(settings: Settings | None = None) -> list[str]:
+    """Every registered engine name."""
+    load(settings.engine_modules if settings else ())
     return sorted(_classes)
 
 
-def default_name(kind: JobKind) -> str:
-    with _lock:
-        _load_builtins()
-        if kind not in _defaults:
-            raise EngineUnavailable(f"no engine is registered for {kind.value} jobs")
-        return _defaults[kind]
+def engine_class(name: str, settings: Settings | None = None) -> type[Engine]:
+    load(settings.engine_modules if settings else ())
+    if name not in _classes:
+        known = ", ".join(sorted(_classes))
+        raise EngineUnavailable(f"no engine named {name!r} is registered (registered: {known})")
+    return _classes[name]
 
 
-def get(name: str | None = None, *, kind: JobKind | None = None) -> Engine:
-    """The process-wide instance of engine ``name`` (or of ``kind``'s default)."""
-    if name is None:
-        if kind is None:
-            raise ValueError("get() needs an engine name or a kind")
-        name = default_name(kind)
+def default_name(kind: JobKind, settings: Settings | None = None) -> str:
+    load(settings.engine_modules if settings else ())
+    if kind not in _defaults:
+        raise EngineUnavailable(f"no engine is registered for {kind.value} jobs")
+    return _defaults[kind]
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """An engine as ``fitroom engines`` lists it: what it is and whether it runs here."""
+
+    name: str
+    kinds: tuple[JobKind, ...]
+    device: Device
+    devices: tuple[str, ...]  # where a lane of it would run its processes on this machine
+    max_batch: int
+    missing: str | None  # None: ready
+
+    @property
+    def ready(self) -> bool:
+        return self.missing is None
+
+
+def describe(settings: Settings) -> list[EngineInfo]:
+    """Every registered engine's facts and readiness on this machine, by name."""
+    infos = []
+    for name in names(settings):
+        cls = _classes[name]
+        missing = cls.missing(settings)
+        infos.append(
+            EngineInfo(
+                name=name,
+                kinds=tuple(sorted(cls.kinds)),
+                device=cls.device,
+                devices=tuple(cls.devices(settings)) if missing is None else (),
+                max_batch=cls.max_batch,
+                missing=missing,
+            )
+        )
+    return infos
+
+
+def get(name: str, settings: Settings | None = None, *, device: str = "cpu") -> Engine:
+    """This process's instance of engine ``name``, created on first use (with the
+    environment's settings when none are given, as offline tools do).
+
+    A process runs each engine on one device (a worker gives each CUDA engine process its
+    own GPU), so the instance is keyed by name alone."""
+    cls = engine_class(name, settings)
     with _lock:
-        _load_builtins()
-        if name not in _classes:
-            raise EngineUnavailable(f"engine {name!r} is not available on this server")
         if name not in _instances:
-            _instances[name] = _classes[name]()
+            _instances[name] = cls(settings or Settings(), device)
         return _instances[name]

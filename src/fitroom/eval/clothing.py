@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from fitroom.engines import garment as garments
-from fitroom.engines import person as persons
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
+from fitroom.engines.cpu import garment as garments
+from fitroom.engines.cpu import person as persons
 from fitroom.errors import EngineError
 from fitroom.eval import metrics
 from fitroom.eval.sheet import save_contact_sheet
-from fitroom.jobs.model import JobKind, PhotoType, Region, TryOnOptions
+from fitroom.options import PhotoType, Region, TryOnOptions
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 CATEGORY_FOLDERS = {"upper": Region.UPPER, "lower": Region.LOWER, "dresses": Region.FULL}
@@ -53,7 +53,7 @@ def _median(values: list[float]) -> float | None:
 def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[str, Any]:
     """Run every pair, write ``pairs/*.png`` + ``pairs/*.json``, ``sheet.png`` and
     ``metrics.json`` under ``out``; return the overall metrics."""
-    engine = registry.get(kind=JobKind.CLOTHING)
+    engine = registry.get("cpu-clothing")
     engine.warm_up()
     pairs_dir = out / "pairs"
     pairs_dir.mkdir(parents=True, exist_ok=True)

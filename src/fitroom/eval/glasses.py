@@ -23,10 +23,9 @@ from PIL import Image
 
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
-from fitroom.engines.glasses_asset import default_glasses, load_glasses
+from fitroom.engines.cpu.glasses_asset import default_glasses, load_glasses
 from fitroom.errors import FitroomError
 from fitroom.eval.sheet import save_contact_sheet
-from fitroom.jobs.model import JobKind
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 DEFAULT_PAIR = "default"
@@ -69,7 +68,7 @@ def run_glasses_eval(persons: Path, glasses: Path, out: Path) -> dict[str, Any]:
     """Run the default glasses engine on every person × every pair (and the default pair);
     write ``glasses_sheet.png`` and ``glasses_metrics.json`` under ``out``; return the
     metrics (per image and the overall medians)."""
-    engine = registry.get(kind=JobKind.GLASSES)
+    engine = registry.get("cpu-glasses")
     engine.warm_up()
     pairs: dict[str, np.ndarray | None] = {p.stem: np.asarray(Image.open(p).convert("RGBA"))
                                            for p in _images(glasses)}

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from fitroom.engines import person as persons
-from fitroom.jobs.model import Region
+from fitroom.engines.cpu import person as persons
+from fitroom.options import Region
 
 
 def body_zone(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray:

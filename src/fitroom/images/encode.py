@@ -13,9 +13,10 @@ import io
 import numpy as np
 from PIL import Image
 
-from fitroom.jobs.model import OutputFormat
+from fitroom.options import OutputFormat
 
 _CONTENT_TYPES = {OutputFormat.JPEG: "image/jpeg", OutputFormat.PNG: "image/png"}
+_EXTENSIONS = {OutputFormat.JPEG: "jpg", OutputFormat.PNG: "png"}
 
 
 def encode(array: np.ndarray, fmt: OutputFormat, *, quality: int = 92) -> bytes:
@@ -41,6 +42,11 @@ def encode(array: np.ndarray, fmt: OutputFormat, *, quality: int = 92) -> bytes:
 def content_type(fmt: OutputFormat) -> str:
     """The MIME type of files ``encode`` writes in ``fmt``."""
     return _CONTENT_TYPES[fmt]
+
+
+def extension(fmt: OutputFormat) -> str:
+    """The file name extension of files ``encode`` writes in ``fmt``."""
+    return _EXTENSIONS[fmt]
 
 
 def data_uri(data: bytes, content_type: str) -> str:

@@ -1,4 +1,5 @@
-"""What each dialect accepts as an input image, from the limits in API.md ("Images in")."""
+"""The rules an input image must meet; each dialect declares its own (docs/api.md §1,
+"Images in")."""
 
 from __future__ import annotations
 
@@ -20,15 +21,3 @@ class ImageLimits:
     max_side: int | None
     formats: frozenset[str] | None  # Pillow format names allowed; None = any format decode() reads
     keep_alpha: bool = False
-
-
-GLASSES = ImageLimits(
-    max_bytes=10 * MB,
-    min_side=300,
-    max_side=None,
-    formats=frozenset({"JPEG", "PNG"}),
-    keep_alpha=True,  # a frame cut-out's transparency is the frame's shape
-)
-PIXELCUT = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=1920, formats=None)
-RVTON = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=4096, formats=None)
-FASHN = RVTON

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from fitroom.jobs.lanes import LaneStore
 from fitroom.jobs.service import job_prefix
 from fitroom.jobs.store import JobStore
 from fitroom.settings import Settings
@@ -27,12 +28,14 @@ class Janitor:
         settings: Settings,
         *,
         jobs: JobStore,
+        lanes: LaneStore,
         storage: Storage,
         deliver_webhooks: Callable[[], Awaitable[None]] | None = None,
         on_requeue: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
+        self.lanes = lanes
         self.storage = storage
         self.deliver_webhooks = deliver_webhooks
         self.on_requeue = on_requeue
@@ -45,13 +48,15 @@ class Janitor:
         return requeued, failed
 
     def purge(self, now: datetime | None = None) -> int:
-        """Delete jobs (rows and blobs) that ended longer ago than the retention period."""
+        """Delete jobs (rows and blobs) that ended longer ago than the retention period,
+        and forget the lanes of workers that died long ago."""
         cutoff = (now or datetime.now(UTC)) - timedelta(hours=self.settings.retention_hours)
         total = 0
         while ids := self.jobs.expired(cutoff):
             for job_id in ids:  # blobs first: a row without blobs is harmless, not the reverse
                 self.storage.delete_prefix(job_prefix(job_id))
             total += self.jobs.delete(ids)
+        self.lanes.prune()
         return total
 
     async def run(self) -> None:

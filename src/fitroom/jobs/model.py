@@ -1,7 +1,7 @@
 """The canonical job: what every dialect's request becomes and every status view reads.
 
 Dialects translate their vendor's fields into ``JobSpec`` (see the mapping table in
-API.md) and read ``JobView`` back; engines see only ``TryOnOptions``.
+docs/api.md §7) and read ``JobView`` back; engines see only ``TryOnOptions``.
 """
 
 from __future__ import annotations
@@ -14,38 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class JobKind(StrEnum):
-    CLOTHING = "clothing"
-    GLASSES = "glasses"
-    BACKGROUND_REMOVE = "background_remove"
-
-
-class Region(StrEnum):
-    """Which part of the body the garment replaces."""
-
-    UPPER = "upper"
-    LOWER = "lower"
-    FULL = "full"  # dresses, one-pieces
-    OUTERWEAR = "outerwear"  # worn over what the person already wears
-    AUTO = "auto"
-
-
-class PhotoType(StrEnum):
-    FLAT_LAY = "flat_lay"
-    WORN = "worn"
-    AUTO = "auto"
-
-
-class Effort(StrEnum):
-    FAST = "fast"
-    BALANCED = "balanced"
-    QUALITY = "quality"
-
-
-class OutputFormat(StrEnum):
-    JPEG = "jpeg"
-    PNG = "png"
+from fitroom.options import JobKind, TryOnOptions
 
 
 class JobState(StrEnum):
@@ -61,26 +30,6 @@ class JobState(StrEnum):
         return self in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELED, JobState.TIMED_OUT)
 
 
-class TryOnOptions(BaseModel):
-    """Canonical options an engine receives. Vendor-only knobs ride along in ``extras``
-    so that the engine can report them as not applied instead of silently ignoring them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    region: Region = Region.AUTO
-    photo_type: PhotoType = PhotoType.AUTO
-    effort: Effort = Effort.BALANCED
-    num_outputs: int = Field(1, ge=1, le=5)
-    seed: int = Field(42, ge=0, le=2**32 - 1)
-    output_format: OutputFormat = OutputFormat.PNG
-    crop: bool = False
-    mask_only: bool = False
-    remove_background: bool = False
-    preprocess_garment: bool = True
-    garment_description: str = ""
-    extras: dict[str, Any] = Field(default_factory=dict)
-
-
 class JobSpec(BaseModel):
     """A canonical try-on request: which engine kind, which options, how to deliver."""
 
@@ -89,7 +38,7 @@ class JobSpec(BaseModel):
     kind: JobKind
     dialect: str
     options: TryOnOptions = Field(default_factory=TryOnOptions)
-    engine: str | None = None  # None: the default engine for ``kind``
+    engine: str | None = None  # None until submit: the routes decide
     return_base64: bool = False
     webhook_url: str | None = None
     cost: int = 0  # credits charged at submit, refunded on failure or cancel
@@ -121,8 +70,9 @@ class JobView:
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    queue_position: int | None = None  # 1-based, queued jobs only
-    eta_seconds: float | None = None  # queued or running jobs
+    queue_position: int | None = None  # 1-based in its engine's queue, queued jobs only
+    eta_seconds: float | None = None  # queued or running jobs (None while nobody serves it)
+    waiting: str | None = None  # why a queued job cannot start yet (no worker serves its engine)
     outputs: list[OutputView] = field(default_factory=list)
     error_code: str | None = None  # a FitroomError.code, or "timed_out"/"canceled"/"worker_lost"
     error_message: str | None = None

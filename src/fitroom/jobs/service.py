@@ -10,26 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import anyio
 from PIL import Image
 
-from fitroom.errors import BlobNotFound, InsufficientCredits, JobNotFound, Unauthenticated
+from fitroom.errors import (
+    BlobNotFound,
+    InsufficientCredits,
+    JobNotFound,
+    Unauthenticated,
+)
 from fitroom.images.decode import DecodedImage
 from fitroom.images.encode import data_uri
 from fitroom.images.limits import ImageLimits
 from fitroom.images.loader import ImageLoader
 from fitroom.jobs.keys import ApiKey, KeyStore
-from fitroom.jobs.model import JobKind, JobSpec, JobState, JobView, OutputView, new_job_id
+from fitroom.jobs.lanes import LaneStore
+from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView, new_job_id
 from fitroom.jobs.notify import JobNotifier
 from fitroom.jobs.ratelimit import RateLimiter
+from fitroom.jobs.routing import Router
 from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.jobs.terms import DialectTerms
 from fitroom.settings import Settings
 from fitroom.storage.base import Storage
 
 log = logging.getLogger(__name__)
+
+# How long the service trusts its last reading of which engines running workers serve.
+_LANES_TTL_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class ImageInput:
@@ -66,6 +79,8 @@ class TryOnService:
         loader: ImageLoader,
         limiter: RateLimiter,
         notifier: JobNotifier,
+        lanes: LaneStore,
+        dialects: Mapping[str, DialectTerms],
     ) -> None:
         self.settings = settings
         self.keys = keys
@@ -74,6 +89,10 @@ class TryOnService:
         self.loader = loader
         self.limiter = limiter
         self.notifier = notifier
+        self.lanes = lanes
+        self.dialects = dialects
+        self.router = Router(settings, dialects)
+        self._served: tuple[float, dict[str, int]] = (float("-inf"), {})
 
     # --- keys and limits -----------------------------------------------------------------
 
@@ -101,15 +120,9 @@ class TryOnService:
         self.limiter.check(f"{key.id}:{group}", rate, period)
 
     def cost(self, dialect: str, num_outputs: int) -> int:
-        """Credits a job costs: the dialect's per-image price times the images asked for."""
-        per_image = {
-            "rvton": self.settings.cost_rvton,
-            "glasses": self.settings.cost_glasses,
-            "fashn_gateway": self.settings.cost_fashn,
-            "fashn": self.settings.cost_fashn,
-            "pixelcut": self.settings.cost_pixelcut,
-        }.get(dialect, 1)
-        return per_image * num_outputs
+        """Credits a job costs: the dialect's price per image times the images asked for."""
+        terms = self.dialects[dialect]
+        return self.settings.price(terms.name, terms.price_per_image) * num_outputs
 
     # --- submit ---------------------------------------------------------------------------
 
@@ -124,10 +137,7 @@ class TryOnService:
         """
         self._check_rate(key, "submit")
         cost = self.cost(spec.dialect, spec.options.num_outputs)
-        engine = spec.engine or {
-            JobKind.CLOTHING: self.settings.clothing_engine,
-            JobKind.GLASSES: self.settings.glasses_engine,
-        }.get(spec.kind)
+        engine = spec.engine or self.router.engine_for(spec.dialect, spec.kind)
         spec = spec.model_copy(update={"cost": cost, "engine": engine})
         # Cheap early refusal, so a key without credit does not make us fetch URLs;
         # the store re-checks atomically when it inserts.
@@ -195,13 +205,29 @@ class TryOnService:
                 return await anyio.to_thread.run_sync(self.view, record)
             await self.notifier.wait_for(job_id, min(remaining, 1.0))
 
+    def served(self) -> dict[str, int]:
+        """Engine -> processes that running workers give it, read at most once a second."""
+        read_at, served = self._served
+        now = time.monotonic()
+        if now - read_at > _LANES_TTL_SECONDS:
+            served = self.lanes.processes_by_engine()
+            self._served = (now, served)
+        return served
+
     def view(self, record: JobRecord) -> JobView:
         """Canonical view of a stored job, with fresh signed URLs for its results."""
-        position = eta = None
+        position = eta = waiting = None
+        processes = self.served().get(record.engine, 0)
         if record.state is JobState.QUEUED:
             position = self.jobs.queue_position(record)
-        if record.state in (JobState.QUEUED, JobState.RUNNING):
-            eta = self.jobs.estimate_seconds(record, max(self.settings.worker_count, 1))
+            if processes == 0:
+                waiting = (
+                    f"No running worker serves engine {record.engine}; "
+                    "the job stays queued until one starts (fitroom worker --engines "
+                    f"{record.engine})."
+                )
+        if record.state in (JobState.QUEUED, JobState.RUNNING) and waiting is None:
+            eta = self.jobs.estimate_seconds(record, max(processes, 1))
         outputs: list[OutputView] = []
         if record.state is JobState.SUCCEEDED:
             outputs = [self._output_view(record, o) for o in record.outputs]
@@ -214,6 +240,7 @@ class TryOnService:
             finished_at=record.finished_at,
             queue_position=position,
             eta_seconds=eta,
+            waiting=waiting,
             outputs=outputs,
             error_code=record.error_code,
             error_message=record.error_message,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 
 from fitroom.errors import ConcurrencyLimited, InsufficientCredits
 from fitroom.jobs.keys import ApiKey
-from fitroom.jobs.model import JobKind, JobSpec, JobState
+from fitroom.jobs.model import JobSpec, JobState
 from fitroom.jobs.tables import ApiKeyRow, JobRow
+from fitroom.options import JobKind
 
 # Run time assumed for a kind that has no finished job yet, so that a fresh server can
 # still give every queued job an estimate.
 DEFAULT_RUN_SECONDS = 2.0
-# Estimates follow the median of this many recent successful runs of the same kind: enough
+# Estimates follow the median of this many recent successful runs of one engine: enough
 # to smooth out one slow image, few enough to follow a change of engine or machine.
 _HISTORY = 50
 # A running job past its typical time is "almost done", never done or overdue.
@@ -56,6 +57,7 @@ class JobRecord:
     key_id: str
     dialect: str
     kind: JobKind
+    engine: str  # the engine the routes chose at submit
     spec: JobSpec
     inputs: dict[str, str]  # input name -> blob key
     state: JobState
@@ -82,6 +84,7 @@ def _record(row: JobRow) -> JobRecord:
         key_id=row.key_id,
         dialect=row.dialect,
         kind=JobKind(row.kind),
+        engine=row.engine,
         spec=JobSpec.model_validate(row.spec),
         inputs=dict(row.inputs),
         state=JobState(row.state),
@@ -139,7 +142,10 @@ class JobStore:
 
         Raises ConcurrencyLimited when the key already has ``concurrency_limit`` jobs
         queued or running, and InsufficientCredits when its balance is below the cost.
+        ``spec.engine`` must be set: the routes decide it before the job is stored.
         """
+        if spec.engine is None:
+            raise ValueError("a job is stored with the engine that will run it")
         with self._session() as session, session.begin():
             # Lock the key's row, so that concurrent submissions for one key count and
             # charge one after the other (PostgreSQL; on SQLite, BEGIN IMMEDIATE does it).
@@ -151,7 +157,7 @@ class JobStore:
             )
             if (active or 0) >= concurrency_limit:
                 # A slot frees when one of the key's jobs finishes: about one run from now.
-                retry_after = math.ceil(self._typical_run_seconds(session, spec.kind))
+                retry_after = math.ceil(self._typical_run_seconds(session, spec.engine))
                 raise ConcurrencyLimited(
                     f"This key already has {active} jobs queued or running (limit {concurrency_limit}).",
                     retry_after=retry_after,
@@ -173,6 +179,7 @@ class JobStore:
                 key_id=key.id,
                 dialect=spec.dialect,
                 kind=spec.kind.value,
+                engine=spec.engine,
                 spec=spec.model_dump(mode="json"),
                 inputs=dict(inputs),
                 state=JobState.QUEUED.value,
@@ -208,40 +215,92 @@ class JobStore:
 
     # --- running ------------------------------------------------------------------------
 
-    def lease(self, worker_id: str, lease_seconds: float) -> JobRecord | None:
-        """Claim the oldest queued job for ``worker_id``, or None when the queue is empty."""
+    def lease(
+        self, worker_id: str, lease_seconds: float, *, engines: Collection[str] | None = None
+    ) -> JobRecord | None:
+        """Claim the oldest queued job of ``engines`` (any engine when None) for
+        ``worker_id``, or None when there is none."""
         for _ in range(_CLAIM_TRIES):
             with self._session() as session, session.begin():
                 # SKIP LOCKED lets concurrent workers on PostgreSQL pick different jobs
                 # instead of queueing on the first one; SQLite ignores FOR UPDATE.
+                query = sa.select(JobRow.id).where(JobRow.state == JobState.QUEUED.value)
+                if engines is not None:
+                    query = query.where(JobRow.engine.in_(list(engines)))
                 candidate = session.scalar(
-                    sa.select(JobRow.id)
-                    .where(JobRow.state == JobState.QUEUED.value)
-                    .order_by(JobRow.created_at, JobRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
+                    query.order_by(JobRow.created_at, JobRow.id).limit(1).with_for_update(skip_locked=True)
                 )
                 if candidate is None:
                     return None
-                now = self._clock()
-                # The state condition makes the claim exclusive whatever the isolation:
-                # of two workers that picked the same job, one updates it, one finds no row.
-                claimed = session.scalars(
-                    sa.update(JobRow)
-                    .where(JobRow.id == candidate, JobRow.state == JobState.QUEUED.value)
-                    .values(
-                        state=JobState.RUNNING.value,
-                        lease_owner=worker_id,
-                        lease_expires_at=now + timedelta(seconds=lease_seconds),
-                        started_at=now,
-                        attempts=JobRow.attempts + 1,
-                    )
-                    .returning(JobRow)
-                    .execution_options(synchronize_session=False, populate_existing=True)
-                ).first()
+                claimed = self._claim(session, candidate, worker_id, lease_seconds)
                 if claimed is not None:
-                    return _record(claimed)
+                    return claimed
         return None
+
+    def lease_batch(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        engines: Collection[str],
+        room: int,
+        key: Callable[[JobSpec], Hashable],
+        cost: Callable[[JobSpec], int],
+    ) -> list[JobRecord]:
+        """Claim the oldest queued job of ``engines`` and, after it, queued jobs of the
+        same engine whose ``key`` equals its own, while their ``cost`` fits in ``room``.
+
+        Jobs skipped for another key keep their place for the next lease. Empty when the
+        queue has nothing for ``engines``."""
+        first = self.lease(worker_id, lease_seconds, engines=engines)
+        if first is None:
+            return []
+        batch = [first]
+        left = room - cost(first.spec)
+        wanted = key(first.spec)
+        while left > 0:
+            with self._session() as session, session.begin():
+                rows = session.execute(
+                    sa.select(JobRow.id, JobRow.spec)
+                    .where(JobRow.state == JobState.QUEUED.value, JobRow.engine == first.engine)
+                    .order_by(JobRow.created_at, JobRow.id)
+                    .limit(4 * room)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                fits = [
+                    job_id
+                    for job_id, spec in rows
+                    if key(JobSpec.model_validate(spec)) == wanted
+                    and cost(JobSpec.model_validate(spec)) <= left
+                ]
+                if not fits:
+                    break
+                claimed = self._claim(session, fits[0], worker_id, lease_seconds)
+            if claimed is not None:
+                batch.append(claimed)
+                left -= cost(claimed.spec)
+        return batch
+
+    def _claim(self, session: Session, job_id: str, worker_id: str, lease_seconds: float) -> JobRecord | None:
+        """Move one queued job to running under ``worker_id``; None if it is no longer queued.
+
+        The state condition makes the claim exclusive whatever the isolation: of two
+        workers that picked the same job, one updates it, one finds no row."""
+        now = self._clock()
+        claimed = session.scalars(
+            sa.update(JobRow)
+            .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+            .values(
+                state=JobState.RUNNING.value,
+                lease_owner=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                started_at=now,
+                attempts=JobRow.attempts + 1,
+            )
+            .returning(JobRow)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).first()
+        return None if claimed is None else _record(claimed)
 
     def renew(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
         """Extend the lease; False when the worker no longer holds the job and must stop."""
@@ -405,7 +464,7 @@ class JobStore:
     # --- queue views --------------------------------------------------------------------
 
     def queue_position(self, job: JobRecord) -> int:
-        """1-based place of a queued job: jobs run oldest first, ties broken by id."""
+        """1-based place of a queued job in its engine's queue: oldest first, ties by id."""
         if job.state is not JobState.QUEUED:
             raise ValueError(f"job {job.id} is {job.state}, not queued")
         with self._session() as session:
@@ -414,6 +473,7 @@ class JobStore:
                 .select_from(JobRow)
                 .where(
                     JobRow.state == JobState.QUEUED.value,
+                    JobRow.engine == job.engine,
                     sa.or_(
                         JobRow.created_at < job.created_at,
                         sa.and_(JobRow.created_at == job.created_at, JobRow.id < job.id),
@@ -425,24 +485,24 @@ class JobStore:
     def estimate_seconds(self, job: JobRecord, workers: int) -> float | None:
         """Seconds until the job is likely done; None once it is final.
 
-        Based on the median of recent successful runs of the job's kind, or on
+        Based on the median of recent successful runs on the job's engine, or on
         DEFAULT_RUN_SECONDS before there are any. A queued job waits for the jobs ahead
-        of it, shared among ``workers``, then runs.
+        of it, shared among ``workers`` (the processes serving its engine), then runs.
         """
         if job.state.is_final:
             return None
         with self._session() as session:
-            typical = self._typical_run_seconds(session, job.kind)
+            typical = self._typical_run_seconds(session, job.engine)
         if job.state is JobState.QUEUED:
             ahead = self.queue_position(job) - 1
             return ahead / max(workers, 1) * typical + typical
         elapsed = (self._clock() - job.started_at).total_seconds() if job.started_at else 0.0
         return max(typical - elapsed, _MIN_REMAINING_SECONDS)
 
-    def _typical_run_seconds(self, session: Session, kind: JobKind) -> float:
+    def _typical_run_seconds(self, session: Session, engine: str) -> float:
         runs = session.execute(
             sa.select(JobRow.started_at, JobRow.finished_at)
-            .where(JobRow.state == JobState.SUCCEEDED.value, JobRow.kind == kind.value)
+            .where(JobRow.state == JobState.SUCCEEDED.value, JobRow.engine == engine)
             .order_by(JobRow.finished_at.desc())
             .limit(_HISTORY)
         ).all()

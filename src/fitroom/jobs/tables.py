@@ -62,7 +62,8 @@ class ApiKeyRow(Base):
 class JobRow(Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        sa.Index("ix_jobs_state_created_at", "state", "created_at"),  # the queue
+        sa.Index("ix_jobs_state_created_at", "state", "created_at"),  # queue positions
+        sa.Index("ix_jobs_state_engine_created_at", "state", "engine", "created_at"),  # a lane's queue
         sa.Index("ix_jobs_key_id_state", "key_id", "state"),  # concurrency per key
         sa.Index("ix_jobs_finished_at", "finished_at"),  # retention
         sa.Index("ix_jobs_webhook_state", "webhook_state"),  # webhook delivery
@@ -72,6 +73,7 @@ class JobRow(Base):
     key_id: Mapped[str] = mapped_column(sa.ForeignKey("api_keys.id"))
     dialect: Mapped[str] = mapped_column(sa.String(32))
     kind: Mapped[str] = mapped_column(sa.String(32))
+    engine: Mapped[str] = mapped_column(sa.String(64))  # decided at submit by the routes
     spec: Mapped[dict[str, Any]]  # JobSpec.model_dump(mode="json")
     inputs: Mapped[dict[str, Any]]  # input name -> blob key
     state: Mapped[str] = mapped_column(sa.String(16))
@@ -92,3 +94,19 @@ class JobRow(Base):
     # FASHN webhooks: None when the job has no webhook_url, else pending/delivered/failed.
     webhook_state: Mapped[str | None] = mapped_column(sa.String(16))
     webhook_attempts: Mapped[int] = mapped_column(default=0)
+
+
+class LaneRow(Base):
+    """A lane a running worker serves: one engine, its processes' devices, a heartbeat."""
+
+    __tablename__ = "lanes"
+    __table_args__ = (sa.Index("ix_lanes_engine_heartbeat_at", "engine", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(300), primary_key=True)  # worker id + engine
+    worker_id: Mapped[str] = mapped_column(sa.String(200))
+    engine: Mapped[str] = mapped_column(sa.String(64))
+    devices: Mapped[list[Any]]  # one entry per engine process: "cpu", "cuda:0", ...
+    host: Mapped[str] = mapped_column(sa.String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

@@ -16,14 +16,14 @@ import anyio
 
 from fitroom.errors import FitroomError, UrlRefused
 from fitroom.jobs.model import JobView
-from fitroom.jobs.store import JobStore
+from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.jobs.terms import DialectTerms
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = (0, 2, 8, 30)
 
-Render = Callable[[JobView], dict[str, Any]]
 Post = Callable[[str, dict[str, Any]], Awaitable[int]]
 
 
@@ -32,13 +32,13 @@ class WebhookSender:
         self,
         *,
         jobs: JobStore,
-        view: Callable[[Any], JobView],
-        renderers: Mapping[str, Render],
+        view: Callable[[JobRecord], JobView],
+        dialects: Mapping[str, DialectTerms],
         post: Post,
     ) -> None:
         self.jobs = jobs
         self.view = view
-        self.renderers = renderers
+        self.dialects = dialects
         self.post = post
         self._not_before: dict[str, datetime] = {}
 
@@ -52,7 +52,8 @@ class WebhookSender:
                 self.jobs.claim_webhook, record.id, record.webhook_attempts
             ):
                 continue  # another server's sender took this attempt
-            render = self.renderers.get(record.spec.dialect)
+            terms = self.dialects.get(record.spec.dialect)
+            render = terms.webhook_body if terms is not None else None
             url = record.spec.webhook_url
             attempts = record.webhook_attempts + 1
             if render is None or not url:

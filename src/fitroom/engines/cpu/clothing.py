@@ -26,16 +26,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fitroom.engines import garment as garments
-from fitroom.engines import person as persons
-from fitroom.engines.base import Engine, EngineRequest, EngineResult
+from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
+from fitroom.engines.cpu import garment as garments
+from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.fit import Body, Fit, fit_garment, union, waist
 from fitroom.engines.registry import register
-from fitroom.engines.fit import Body, Fit, fit_garment, union, waist
 from fitroom.errors import InvalidParameter, RegionNotVisible
-from fitroom.jobs.model import Effort, JobKind, Region, TryOnOptions
-
-# OpenCV's threaded resize/remap can reorder float sums; one thread keeps bytes stable.
-cv2.setNumThreads(1)
+from fitroom.options import Effort, JobKind, Region, TryOnOptions
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,8 @@ def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
 @register(default=True)
 class CpuClothingEngine(Engine):
     name = "cpu-clothing"
-    kind = JobKind.CLOTHING
+    kinds = frozenset({JobKind.CLOTHING})
+    inputs = (Input("person"), Input("garment"))
 
     def warm_up(self) -> None:
         persons.warm_up()

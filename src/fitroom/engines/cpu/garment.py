@@ -20,10 +20,10 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from fitroom.engines import person as person_analysis
-from fitroom.engines.cache import ContentCache, content_key
+from fitroom.engines.cpu import person as person_analysis
+from fitroom.engines.cpu.cache import ContentCache, content_key
 from fitroom.errors import NoGarmentFound
-from fitroom.jobs.model import PhotoType, Region
+from fitroom.options import PhotoType, Region
 
 CACHE_SIZE = 64
 WORK_SIDE = 560  # garments are analysed and sampled at most this large (they shrink on the body anyway)

@@ -25,12 +25,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fitroom.engines.base import Engine, EngineRequest, EngineResult
-from fitroom.engines.face import Face, find_faces
-from fitroom.engines.face import MODELS as FACE_MODELS
-from fitroom.engines.glasses_asset import GlassesAsset, default_glasses, load_glasses
+from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
+from fitroom.engines.cpu.face import MODELS as FACE_MODELS
+from fitroom.engines.cpu.face import Face, find_faces
+from fitroom.engines.cpu.glasses_asset import (
+    GlassesAsset,
+    default_glasses,
+    load_glasses,
+)
 from fitroom.engines.registry import register
-from fitroom.jobs.model import JobKind, TryOnOptions
+from fitroom.options import JobKind, TryOnOptions
 
 # The frame's scale may differ from the pupils-exact scale by this fraction; each lens
 # centre then lands within half of it (in inter-pupil distances) of its pupil.
@@ -147,7 +151,9 @@ class CpuGlassesEngine(Engine):
     """MediaPipe face mesh + a rectified frame, composited in tens of milliseconds."""
 
     name = "cpu-glasses"
-    kind = JobKind.GLASSES
+    kinds = frozenset({JobKind.GLASSES})
+    # The frame's transparency is its shape: a PNG product shot keeps its alpha.
+    inputs = (Input("person"), Input("glasses", required=False, keep_alpha=True))
 
     def warm_up(self) -> None:
         FACE_MODELS.warm_up()

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from fitroom.engines.cache import ContentCache, content_key
+from fitroom.engines.cpu.cache import ContentCache, content_key
 from fitroom.errors import GlassesNotFound
 
 WORK_WIDTH = 640  # px: glasses are worn at a few hundred pixels, so analyse them at this

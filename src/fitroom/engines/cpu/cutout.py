@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 
-from fitroom.engines import person as persons
-from fitroom.engines.base import Engine, EngineRequest, EngineResult
+from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
+from fitroom.engines.cpu import person as persons
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, NoPersonFound
-from fitroom.jobs.model import JobKind
+from fitroom.options import JobKind
 
 # Options that mean something for a try-on but not for a cut-out.
 _TRYON_ONLY = ("region", "photo_type", "effort", "crop", "mask_only", "remove_background", "preprocess_garment")
@@ -20,7 +20,8 @@ _TRYON_ONLY = ("region", "photo_type", "effort", "crop", "mask_only", "remove_ba
 @register
 class CpuCutoutEngine(Engine):
     name = "cpu-cutout"
-    kind = JobKind.BACKGROUND_REMOVE
+    kinds = frozenset({JobKind.BACKGROUND_REMOVE})
+    inputs = (Input("image"),)
 
     def warm_up(self) -> None:
         persons.warm_up()

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from fitroom.engines import garment as garments
-from fitroom.engines import person as persons
-from fitroom.engines.warp import limb_map, sample, tps_map
-from fitroom.jobs.model import Region
+from fitroom.engines.cpu import garment as garments
+from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.warp import limb_map, sample, tps_map
+from fitroom.options import Region
 
 SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder points: width / their distance
 ARM_WIDTH = 0.36  # a sleeve's width at the shoulder on the body, as a share of shoulder width

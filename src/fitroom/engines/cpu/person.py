@@ -18,7 +18,7 @@ from functools import cached_property
 import cv2
 import numpy as np
 
-from fitroom.engines.cache import ContentCache, content_key
+from fitroom.engines.cpu.cache import ContentCache, content_key
 from fitroom.errors import NoPersonFound
 
 # MediaPipe Pose landmark indices used here.
