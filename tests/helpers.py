@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,6 +114,51 @@ def start_server(
 
 def server_log(data_dir: Path, port: int) -> Path:
     return data_dir.parent / f"server-{port}.log"
+
+
+def start_worker(data_dir: Path, engines: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``fitroom worker --engines ENGINES`` as a real process in its own session, its
+    output in ``data_dir``'s parent (``worker-<engines>.log``). It is up once its lanes
+    show in the store; ``wait_for_lanes`` waits for that."""
+    log_path = data_dir.parent / f"worker-{engines.replace(',', '+')}.log"
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [fitroom_bin(), "worker", "--data-dir", str(data_dir), "--engines", engines],
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+        )
+
+
+def wait_for_lanes(base_url: str, engines: list[str], timeout: float = 60.0) -> None:
+    """Until the server's /healthz lists a running lane for each of ``engines``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lanes = httpx.get(f"{base_url}/healthz", timeout=5).json()["lanes"]
+        if all(lanes.get(engine, 0) > 0 for engine in engines):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"no running lane for {engines} within {timeout} s")
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL a process started in its own session, with every child it started."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def create_key(data_dir: Path, env: dict[str, str] | None = None, name: str = "test") -> str:
+    """A new key in ``data_dir``'s store, through ``fitroom keys create``."""
+    out = subprocess.run(
+        [fitroom_bin(), "keys", "create", "--name", name, "--data-dir", str(data_dir)],
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
 
 
 # --- drawn test images for the dialect tests -----------------------------------------------

@@ -21,7 +21,7 @@ from fitroom.settings import Settings
 app = typer.Typer(help="Fitroom: self-hosted virtual try-on server.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never wrap a path or a command mid-line
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory [env FITROOM_DATA_DIR].")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 
 import httpx
@@ -120,3 +122,52 @@ def test_eval_writes_contact_sheets_and_metrics_for_clothing_and_glasses(tmp_pat
         with Image.open(sheet) as img:  # at least two cells side by side: input and result
             assert img.width > 1.5 * img.height / 2 and img.height > 100
     assert list(out.glob("*.json")), "no metrics JSON written"
+
+
+def test_engines_lists_the_cpu_engines_as_ready_with_their_facts(tmp_path):
+    listed = run("engines", "--json", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0, listed.stderr
+    engines = {e["name"]: e for e in json.loads(listed.stdout)}
+    expected = {
+        "cpu-clothing": ["clothing"],
+        "cpu-glasses": ["glasses"],
+        "cpu-cutout": ["background_remove"],
+    }
+    for name, kinds in expected.items():
+        engine = engines[name]
+        assert engine["kinds"] == kinds
+        assert engine["ready"] is True and engine["missing"] is None
+        assert engine["device"] == "cpu"
+        assert engine["processes"] and set(engine["processes"]) == {"cpu"}
+        assert engine["max_batch"] == 1
+
+    table = run("engines", "--data-dir", str(tmp_path))
+    assert table.returncode == 0, table.stderr
+    for name in expected:
+        assert name in table.stdout
+    assert "yes" in table.stdout
+
+
+def test_a_lane_whose_engine_is_not_ready_refuses_to_start_and_says_why(tmp_path):
+    env = {**os.environ, "FITROOM_ENGINE_MODULES": "fitroom.engines.testing.engine"}
+    worker = subprocess.run(
+        [fitroom_bin(), "worker", "--engines", "test-unready", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert worker.returncode == 1
+    assert "test-unready cannot run on this machine" in worker.stderr
+    assert "never-there.bin is missing" in worker.stderr
+    assert "Traceback" not in worker.stderr
+
+    unknown = run("worker", "--engines", "no-such-engine", "--data-dir", str(tmp_path))
+    assert unknown.returncode == 1
+    assert "no engine named 'no-such-engine'" in unknown.stderr
+
+
+def test_serve_refuses_a_route_to_an_engine_that_cannot_serve_it(tmp_path):
+    bad_kind = run("serve", "--route", "glasses=cpu-clothing", "--data-dir", str(tmp_path), "--port", str(free_port()))
+    assert bad_kind.returncode == 1
+    assert "cpu-clothing serves clothing jobs, not glasses" in bad_kind.stderr
+    bad_dialect = run("serve", "--route", "acme:clothing=cpu-clothing", "--data-dir", str(tmp_path))
+    assert bad_dialect.returncode == 1
+    assert "'acme' is not a dialect" in bad_dialect.stderr

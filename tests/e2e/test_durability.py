@@ -13,9 +13,11 @@ import pytest
 from tests.helpers import (
     astronaut,
     b64,
+    create_key,
     drawn_tshirt,
     fitroom_bin,
     free_port,
+    kill_group,
     start_server,
 )
 
@@ -23,21 +25,6 @@ SUBMIT = "/glass-virtual-try-on/v1/api/glass-virtual-tryon"
 POLL = "/glass-virtual-try-on-polling/api/glass-virtual-tryon-result"
 RVTON = "/virtual-tryon/v1/r-vton"
 RVTON_POLL = "/vton-polling/v1/r-vton-get-image"
-
-
-def _create_key(data_dir) -> str:
-    out = subprocess.run(
-        [fitroom_bin(), "keys", "create", "--name", "durability", "--data-dir", str(data_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return out.strip().splitlines()[-1]
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
 
 
 def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
@@ -49,7 +36,7 @@ def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
         "FITROOM_SUBMIT_RATE": "1000",
         "FITROOM_POLL_RATE": "10000",
     }
-    key = _create_key(data_dir)
+    key = create_key(data_dir, name="durability")
     headers = {"Ocp-Apim-Subscription-Key": key}
     port = free_port()
     server = start_server(data_dir, port, env)
@@ -78,7 +65,7 @@ def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
             else:
                 raise AssertionError(f"never saw a running and a queued job at once: {jobs}")
     finally:
-        _kill_group(server)
+        kill_group(server)
 
     server = start_server(data_dir, port, env)
     try:
@@ -97,7 +84,7 @@ def test_sigkill_while_jobs_queued_and_running_loses_nothing(tmp_path):
                         final[job_id] = body
                 time.sleep(0.3)
     finally:
-        _kill_group(server)
+        kill_group(server)
 
     assert len(final) == len(accepted), f"stuck jobs: {set(j for _, j in accepted) - set(final)}"
     for job_id, body in final.items():

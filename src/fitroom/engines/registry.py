@@ -39,8 +39,8 @@ def register(cls: type[Engine] | None = None, *, default: bool = False):  # type
 
     def wrap(engine_cls: type[Engine]) -> type[Engine]:
         _classes[engine_cls.name] = engine_cls
-        for kind in engine_cls.kinds:
-            if default or kind not in _defaults:
+        if default:  # only by saying so: an engine imported early must not become a default
+            for kind in engine_cls.kinds:
                 _defaults[kind] = engine_cls.name
         return engine_cls
 

@@ -22,6 +22,12 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x66697472_6F6F6D  # "fitroom"
 
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY = "fitroom_read_only"
+
+
+def read_only(engine: sa.Engine) -> sa.Engine:
+    """``engine`` for transactions that only read: on SQLite they take no write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -61,8 +67,14 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         # BEGIN IMMEDIATE takes the write lock up front. With a deferred BEGIN, a transaction
         # that reads and then writes (charge credits after counting jobs) can fail with
         # SQLITE_BUSY on the upgrade instead of waiting, and two such transactions could both
-        # act on the same read. SQLite has one writer anyway, so this costs little.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # act on the same read. SQLite has one writer anyway, so this costs little for
+        # writes; reads (marked by ``read_only``) begin deferred, as WAL lets them run
+        # beside the writer instead of queueing for its lock, sleeping in SQLite's busy
+        # handler for up to a second under load.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

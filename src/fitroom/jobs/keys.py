@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fitroom.errors import Unauthenticated
+from fitroom.jobs.db import read_only
 from fitroom.jobs.tables import ApiKeyRow
 
 _PREFIX = "fr_"
@@ -71,6 +72,7 @@ class KeyStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
+        self._reader = read_only(engine)
 
     def create(
         self,
@@ -114,7 +116,7 @@ class KeyStore:
         key_id, sep, secret = raw[len(_PREFIX) :].partition("_")
         if not sep or not key_id or not secret:
             raise Unauthenticated(_UNAUTHENTICATED)
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             row = session.get(ApiKeyRow, key_id)
             if row is None or row.revoked_at is not None:
                 raise Unauthenticated(_UNAUTHENTICATED)
@@ -123,18 +125,18 @@ class KeyStore:
             return _to_key(row)
 
     def get(self, key_id: str) -> ApiKey | None:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             row = session.get(ApiKeyRow, key_id)
             return None if row is None else _to_key(row)
 
     def list(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             rows = session.scalars(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
             return [_to_key(row) for row in rows]
 
     def count(self) -> int:
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             return session.scalar(sa.select(sa.func.count()).select_from(ApiKeyRow)) or 0
 
     def revoke(self, id_or_name: str) -> ApiKey:

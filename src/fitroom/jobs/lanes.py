@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from fitroom.jobs.db import read_only
 from fitroom.jobs.tables import LaneRow
 
 # A lane counts as running while its last heartbeat is younger than this many beats.
@@ -42,6 +43,7 @@ class LaneStore:
         self, engine: sa.Engine, *, heartbeat_seconds: float, clock: Callable[[], datetime] = _utcnow
     ) -> None:
         self._engine = engine
+        self._reader = read_only(engine)
         self._clock = clock
         self.heartbeat_seconds = heartbeat_seconds
 
@@ -83,7 +85,7 @@ class LaneStore:
     def running(self) -> list[LaneRecord]:
         """Lanes whose worker beat recently, oldest first."""
         cutoff = self._clock() - self.stale_after
-        with Session(self._engine) as session:
+        with Session(self._reader) as session:
             rows = session.scalars(
                 sa.select(LaneRow).where(LaneRow.heartbeat_at >= cutoff).order_by(LaneRow.started_at, LaneRow.id)
             ).all()

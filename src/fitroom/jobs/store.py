@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fitroom.errors import ConcurrencyLimited, InsufficientCredits
+from fitroom.jobs.db import read_only
 from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState
 from fitroom.jobs.tables import ApiKeyRow, JobRow
@@ -121,10 +122,15 @@ class JobStore:
 
     def __init__(self, engine: sa.Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
         self._engine = engine
+        self._reader = read_only(engine)
         self._clock = clock
 
     def _session(self) -> Session:
         return Session(self._engine, expire_on_commit=False)
+
+    def _reading(self) -> Session:
+        """A session for reads alone (on SQLite: no write lock, see ``db.read_only``)."""
+        return Session(self._reader, expire_on_commit=False)
 
     # --- submission ---------------------------------------------------------------------
 
@@ -198,7 +204,7 @@ class JobStore:
             return _record(row)
 
     def get(self, job_id: str) -> JobRecord | None:
-        with self._session() as session:
+        with self._reading() as session:
             row = session.get(JobRow, job_id)
             return None if row is None else _record(row)
 
@@ -467,7 +473,7 @@ class JobStore:
         """1-based place of a queued job in its engine's queue: oldest first, ties by id."""
         if job.state is not JobState.QUEUED:
             raise ValueError(f"job {job.id} is {job.state}, not queued")
-        with self._session() as session:
+        with self._reading() as session:
             ahead = session.scalar(
                 sa.select(sa.func.count())
                 .select_from(JobRow)
@@ -491,7 +497,7 @@ class JobStore:
         """
         if job.state.is_final:
             return None
-        with self._session() as session:
+        with self._reading() as session:
             typical = self._typical_run_seconds(session, job.engine)
         if job.state is JobState.QUEUED:
             ahead = self.queue_position(job) - 1
@@ -511,7 +517,7 @@ class JobStore:
 
     def counts(self) -> dict[JobState, int]:
         """How many jobs are in each state (every state present, zeros included)."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute(
                 sa.select(JobRow.state, sa.func.count()).group_by(JobRow.state)
             ).all()
@@ -522,7 +528,7 @@ class JobStore:
 
     def expired(self, before: datetime, limit: int = 500) -> list[str]:
         """Ids of final jobs that finished before ``before``, oldest first."""
-        with self._session() as session:
+        with self._reading() as session:
             return list(
                 session.scalars(
                     sa.select(JobRow.id)
@@ -547,7 +553,7 @@ class JobStore:
 
     def pending_webhooks(self, limit: int = 100) -> list[JobRecord]:
         """Final jobs whose webhook has not been delivered or given up on, oldest first."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.scalars(
                 sa.select(JobRow)
                 .where(JobRow.state.in_(_FINAL), JobRow.webhook_state == _WEBHOOK_PENDING)

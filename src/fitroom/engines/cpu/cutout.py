@@ -17,7 +17,7 @@ from fitroom.options import JobKind
 _TRYON_ONLY = ("region", "photo_type", "effort", "crop", "mask_only", "remove_background", "preprocess_garment")
 
 
-@register
+@register(default=True)
 class CpuCutoutEngine(Engine):
     name = "cpu-cutout"
     kinds = frozenset({JobKind.BACKGROUND_REMOVE})

@@ -4,8 +4,9 @@ Each call appends one line per job to ``<data dir>/test-engines/<engine>.log`` (
 seed of the job and the number of jobs in the call), from whichever process runs it, so
 a test can prove which lane ran a job, that nothing ran twice, and that jobs were
 batched. The image they return is the person (or only) image, inverted: a result that
-is visibly not the input. An option ``extras={"test_sleep": seconds}`` makes a run take
-that long, to catch jobs in the running state.
+is visibly not the input. A garment description ``sleep=SECONDS`` (r-vton's
+``garment_des``) makes a run take that long, to catch jobs running or time them out.
+``test-unready`` is never ready, to show how a lane refuses to start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
 from fitroom.engines.registry import register
 from fitroom.errors import FitroomError, InvalidParameter
 from fitroom.options import JobKind, TryOnOptions
+from fitroom.settings import Settings
 
 
 class CountingEngine(Engine):
@@ -46,7 +48,7 @@ class CountingEngine(Engine):
 
     def run_batch(self, requests: Sequence[EngineRequest]) -> list[EngineResult | FitroomError]:
         self._log(requests)
-        time.sleep(max(float(r.options.extras.get("test_sleep", 0)) for r in requests))
+        time.sleep(max(_sleep(r.options) for r in requests))
         results: list[EngineResult | FitroomError] = []
         for request in requests:
             try:
@@ -77,6 +79,11 @@ class CountingEngine(Engine):
         )
 
 
+def _sleep(options: TryOnOptions) -> float:
+    key, _, value = options.garment_description.partition("=")
+    return float(value) if key == "sleep" else 0.0
+
+
 @register
 class TestEngineA(CountingEngine):
     name = "test-a"
@@ -85,6 +92,15 @@ class TestEngineA(CountingEngine):
 @register
 class TestEngineB(CountingEngine):
     name = "test-b"
+
+
+@register
+class TestEngineUnready(CountingEngine):
+    name = "test-unready"
+
+    @classmethod
+    def missing(cls, settings: Settings) -> str | None:
+        return f"the file {settings.data_dir / 'never-there.bin'} is missing (this test engine is never ready)"
 
 
 def calls(data_dir: os.PathLike[str] | str, engine: str) -> list[dict[str, int]]:
