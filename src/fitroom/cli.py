@@ -118,7 +118,11 @@ def serve(
         print("Created the first API key (shown once, keep it):", flush=True)
         print(f"  export FITROOM_KEY={first_key}", flush=True)
     else:  # keys are stored hashed: an existing one cannot be shown again
-        print(f"Keys exist in this data dir; make another with: fitroom keys create --name NAME --data-dir {settings.data_dir}", flush=True)
+        print(
+            "Keys exist in this data dir; make another with: "
+            f"fitroom keys create --name NAME --data-dir {settings.data_dir}",
+            flush=True,
+        )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
@@ -145,7 +149,9 @@ def worker(
     async def main() -> None:
         runtime = await Runtime.start(settings, dialects=DIALECTS, run_workers=True)
         assert runtime.worker is not None
-        lanes = ", ".join(f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})" for lane in runtime.worker.lanes)
+        lanes = ", ".join(
+            f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})" for lane in runtime.worker.lanes
+        )
         err.print(f"worker {runtime.worker.id} running lanes: {lanes or 'none'}; data: {settings.data_dir}")
         try:
             await asyncio.gather(*runtime.tasks)
@@ -183,18 +189,15 @@ def engines_list(
         ]
         print(json.dumps(rows, indent=2))
         return
-    table = Table("engine", "kinds", "device", "slots here", "batch", "ready")
+    table = Table("engine", "kinds", "device", "processes here", "batch", "ready")
     for i in infos:
-        slots = f"{len(i.devices)} × {i.devices[0]}" if i.devices else "–"
-        table.add_row(
-            i.name,
-            ", ".join(k.value for k in i.kinds),
-            i.device.value,
-            slots,
-            str(i.max_batch),
-            "yes" if i.ready else f"no: {i.missing}",
-        )
-    Console(width=200).print(table)
+        processes = f"{len(i.devices)} × {i.devices[0]}" if i.devices else "–"
+        ready = "yes" if i.ready else "no (below)"
+        table.add_row(i.name, ", ".join(k.value for k in i.kinds), i.device.value, processes, str(i.max_batch), ready)
+    Console(width=max(Console().width, 110)).print(table)  # full names even in a narrow pipe
+    for i in infos:  # unwrapped, so that paths and commands can be copied
+        if not i.ready:
+            print(f"{i.name} is not ready: {i.missing}")
 
 
 # --- keys ------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar, overload
 
 from fitroom.engines.base import Device, Engine
 from fitroom.errors import EngineUnavailable
@@ -24,6 +25,7 @@ BUILTIN_MODULES = (
     "fitroom.engines.cpu.clothing",
     "fitroom.engines.cpu.glasses",
     "fitroom.engines.cpu.cutout",
+    "fitroom.engines.fashn_vton.engine",
 )
 
 _classes: dict[str, type[Engine]] = {}
@@ -33,11 +35,18 @@ _lock = threading.RLock()
 _imported: set[str] = set()
 
 
-def register(cls: type[Engine] | None = None, *, default: bool = False):  # type: ignore[no-untyped-def]
+E = TypeVar("E", bound=type[Engine])
+
+
+@overload
+def register(cls: E) -> E: ...
+@overload
+def register(*, default: bool = False) -> Callable[[E], E]: ...
+def register(cls: E | None = None, *, default: bool = False) -> E | Callable[[E], E]:
     """Class decorator: make ``cls`` available as ``cls.name``; with ``default``, the
     engine that serves its kinds when no route says otherwise."""
 
-    def wrap(engine_cls: type[Engine]) -> type[Engine]:
+    def wrap(engine_cls: E) -> E:
         _classes[engine_cls.name] = engine_cls
         if default:  # only by saying so: an engine imported early must not become a default
             for kind in engine_cls.kinds:
