@@ -37,9 +37,15 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 
 def _inputs(persons_dir: Path, garments_dir: Path) -> tuple[list[np.ndarray], list[np.ndarray], str]:
     if persons_dir.is_dir() and garments_dir.is_dir():
-        people = [cv2.resize(load_rgb(p), SIZE, interpolation=cv2.INTER_AREA) for p in sorted(persons_dir.iterdir()) if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}]
+        people = [
+            cv2.resize(load_rgb(p), SIZE, interpolation=cv2.INTER_AREA)
+            for p in sorted(persons_dir.iterdir())
+            if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}
+        ]
         folder = garments_dir / "upper" if (garments_dir / "upper").is_dir() else garments_dir
-        clothes = [load_rgb(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}]
+        clothes = [
+            load_rgb(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in {".jpg", ".png", ".webp", ".jpeg"}
+        ]
         return people, clothes, f"{len(people)} persons from {persons_dir}, {len(clothes)} garments from {folder}"
     from skimage import data
 
@@ -81,7 +87,9 @@ def main() -> None:
                 both_cached.append(_time(engine, person, garment, options))
                 for effort in Effort:
                     garments.clear_cache()
-                    per_effort[effort].append(_time(engine, person, garment, options.model_copy(update={"effort": effort})))
+                    per_effort[effort].append(
+                        _time(engine, person, garment, options.model_copy(update={"effort": effort}))
+                    )
     n = len(cold)
     print(f"median per try-on, warm, nothing cached:        {statistics.median(cold):7.1f} ms  (n={n})")
     print(f"median per try-on, warm, person analysis cached: {statistics.median(person_cached):7.1f} ms  (n={n})")

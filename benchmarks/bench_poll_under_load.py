@@ -70,7 +70,10 @@ class Feeder(threading.Thread):
         self.stop = threading.Event()
         self.body = {
             "model_name": "tryon-v1.6",
-            "inputs": {"model_image": b64(astronaut(), "JPEG", data_uri=True), "garment_image": b64(drawn_tshirt(), data_uri=True)},
+            "inputs": {
+                "model_image": b64(astronaut(), "JPEG", data_uri=True),
+                "garment_image": b64(drawn_tshirt(), data_uri=True),
+            },
         }
         self.submitted = 0
 
@@ -82,7 +85,9 @@ class Feeder(threading.Thread):
                     continue
                 queued = client.get(f"{self.base}/healthz").json()["jobs"]["queued"]
                 for _ in range(max(0, FEED_QUEUE - queued)):
-                    r = client.post(f"{self.base}/v1/run", json=self.body, headers={"Authorization": f"Bearer {self.key}"})
+                    r = client.post(
+                        f"{self.base}/v1/run", json=self.body, headers={"Authorization": f"Bearer {self.key}"}
+                    )
                     r.raise_for_status()
                     self.submitted += 1
                 time.sleep(0.2)
@@ -149,10 +154,15 @@ def main() -> None:
         return statistics.median(r[name] for r in rows)
 
     print(f"fitroom serve, embedded default, lanes {lanes}, engine niceness {args.niceness}, {os.cpu_count()} cores")
-    print(f"GET /v1/status/<finished job>, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds, medians")
+    print(
+        f"GET /v1/status/<finished job>, wrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} rounds, medians"
+    )
     print(f"{'window':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, rows in (("idle", idle), ("loaded", loaded)):
-        print(f"{name:<8} {med(rows, 'rps'):>8.0f} {med(rows, 'p50'):>8.2f} {med(rows, 'p99'):>8.2f} {med(rows, 'non2xx'):>8.0f}")
+        print(
+            f"{name:<8} {med(rows, 'rps'):>8.0f} {med(rows, 'p50'):>8.2f} {med(rows, 'p99'):>8.2f}"
+            f" {med(rows, 'non2xx'):>8.0f}"
+        )
     print(f"clothing jobs finished per second while loaded: {statistics.median(throughput):.2f}")
     print(f"p99 loaded / idle: {med(loaded, 'p99') / med(idle, 'p99'):.2f} (target <= 2)")
 

@@ -105,10 +105,15 @@ async def bench(base: str, key: str, runs: int, requests: int) -> None:
             await _end_to_end(c, submit_rvton, poll_rvton, rvton_done)
             await _end_to_end(c, submit_glasses, poll_glasses, glasses_done)
 
-        polls = [await _rate(c, requests, lambda i: c.post("/vton-polling/v1/r-vton-get-image", json={"id": first})) for _ in range(runs)]
+        polls = [
+            await _rate(c, requests, lambda i: c.post("/vton-polling/v1/r-vton-get-image", json={"id": first}))
+            for _ in range(runs)
+        ]
         latency_c = [await _end_to_end(c, submit_rvton, poll_rvton, rvton_done) for _ in range(runs)]
         latency_g = [await _end_to_end(c, submit_glasses, poll_glasses, glasses_done) for _ in range(runs)]
-        submits = [await _rate(c, requests, lambda i: c.post("/virtual-tryon/v1/r-vton", json=rvton)) for _ in range(runs)]
+        submits = [
+            await _rate(c, requests, lambda i: c.post("/virtual-tryon/v1/r-vton", json=rvton)) for _ in range(runs)
+        ]
 
     med = statistics.median
     print(f"inputs: person 512x512 JPEG (base64), garment 512x640 PNG (base64); {runs} runs")

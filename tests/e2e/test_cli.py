@@ -58,7 +58,7 @@ def test_serve_on_an_empty_data_dir_prints_url_docs_and_a_working_key(tmp_path):
     output = server_log(tmp_path / "fresh", port).read_text()
     assert f"http://127.0.0.1:{port}" in output
     assert f"http://127.0.0.1:{port}/docs" in output
-    line = next(l for l in output.splitlines() if "FITROOM_KEY=" in l)
+    line = next(text for text in output.splitlines() if "FITROOM_KEY=" in text)
     key = line.split("FITROOM_KEY=", 1)[1].strip()
     # The printed key is stored: a second start creates no new one and the key works.
     port = free_port()

@@ -40,7 +40,12 @@ def test_no_garment_on_a_blank_photo(engine):
 
 def test_trousers_on_a_head_and_shoulders_photo(engine):
     with pytest.raises(RegionNotVisible) as info:
-        engine.run(EngineRequest(images={"person": data.astronaut(), "garment": draw_trousers()}, options=TryOnOptions(region=Region.LOWER)))
+        engine.run(
+            EngineRequest(
+                images={"person": data.astronaut(), "garment": draw_trousers()},
+                options=TryOnOptions(region=Region.LOWER),
+            )
+        )
     assert info.value.code == "region_not_visible"
 
 

@@ -34,7 +34,11 @@ def draw_tee(colour: tuple[int, int, int] = GREEN, size: tuple[int, int] = (600,
 
 def draw_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
     img = np.full((640, 400, 3), 255, np.uint8)
-    cv2.fillPoly(img, [np.array([[110, 60], [290, 60], [300, 600], [215, 600], [200, 230], [185, 600], [100, 600]], np.int32)], colour)
+    cv2.fillPoly(
+        img,
+        [np.array([[110, 60], [290, 60], [300, 600], [215, 600], [200, 230], [185, 600], [100, 600]], np.int32)],
+        colour,
+    )
     return img
 
 
@@ -55,7 +59,9 @@ def is_garment_colour(img: np.ndarray, colour=GREEN, tol: float = 60) -> np.ndar
 
 
 def test_garment_lands_between_the_shoulders_and_above_the_hips(engine, astronaut):
-    result = engine.run(EngineRequest(images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(region=Region.UPPER)))
+    result = engine.run(
+        EngineRequest(images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(region=Region.UPPER))
+    )
     out = result.images[0]
     assert out.shape == astronaut.shape and out.dtype == np.uint8
     analysis, _ = persons.analyze(astronaut)
@@ -74,7 +80,9 @@ def test_garment_lands_between_the_shoulders_and_above_the_hips(engine, astronau
     around_body = cv2.dilate(analysis.binary.astype(np.uint8), np.ones((25, 25), np.uint8)) > 0
     assert not (green & ~around_body).any()
     # the chest just below the shoulder line is covered
-    chest = green[int(shoulders_y + 0.2 * sw) : int(shoulders_y + 0.6 * sw), int(left + 0.2 * sw) : int(right - 0.2 * sw)]
+    chest = green[
+        int(shoulders_y + 0.2 * sw) : int(shoulders_y + 0.6 * sw), int(left + 0.2 * sw) : int(right - 0.2 * sw)
+    ]
     assert chest.mean() > 0.8
 
 
@@ -90,7 +98,10 @@ def test_face_and_background_are_unchanged(engine, astronaut):
     assert np.array_equal(out[:60, :60], astronaut[:60, :60])
     assert np.array_equal(out[:60, -60:], astronaut[:60, -60:])
     # every pixel outside the reported try-on mask is bit-identical
-    mask = engine.run(EngineRequest(images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(mask_only=True))).images[0][..., 0] > 0
+    mask_request = EngineRequest(
+        images={"person": astronaut, "garment": draw_tee()}, options=TryOnOptions(mask_only=True)
+    )
+    mask = engine.run(mask_request).images[0][..., 0] > 0
     changed = np.any(out != astronaut, axis=2)
     # only the feathered, anti-aliased rim of the garment reaches past the mask
     distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
@@ -123,11 +134,20 @@ def _stick_person(raised: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
     silhouette = np.zeros((h, w), np.uint8)
     cv2.circle(silhouette, (300, 150), 55, 1, -1)
     cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
-    for a, b in ((persons.R_SHOULDER, persons.R_ELBOW), (persons.R_ELBOW, persons.R_WRIST), (persons.L_SHOULDER, persons.L_ELBOW), (persons.L_ELBOW, persons.L_WRIST)):
+    for a, b in (
+        (persons.R_SHOULDER, persons.R_ELBOW),
+        (persons.R_ELBOW, persons.R_WRIST),
+        (persons.L_SHOULDER, persons.L_ELBOW),
+        (persons.L_ELBOW, persons.L_WRIST),
+    ):
         cv2.line(silhouette, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
     img[silhouette > 0] = (225, 180, 150)
     analysis = persons.PersonAnalysis(
-        landmarks=lm, mask=silhouette.astype(np.float32), shape=(h, w), skin=np.zeros((h, w), bool), shading=np.ones((h, w), np.float32)
+        landmarks=lm,
+        mask=silhouette.astype(np.float32),
+        shape=(h, w),
+        skin=np.zeros((h, w), bool),
+        shading=np.ones((h, w), np.float32),
     )
     return img, analysis
 
@@ -165,7 +185,9 @@ def test_trouser_legs_follow_the_legs():
     legs = analysis.mask.copy()
     cv2.line(legs, (250, 520), (250, 790), 1, 60)
     cv2.line(legs, (350, 520), (350, 790), 1, 60)
-    analysis = persons.PersonAnalysis(landmarks=analysis.landmarks, mask=legs, shape=analysis.shape, skin=analysis.skin, shading=analysis.shading)
+    analysis = persons.PersonAnalysis(
+        landmarks=analysis.landmarks, mask=legs, shape=analysis.shape, skin=analysis.skin, shading=analysis.shading
+    )
     out, _, _ = render(img, analysis, trousers, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
     blue = is_garment_colour(out, (40, 60, 160))
     for x in (250, 350):

@@ -29,7 +29,9 @@ def test_person_kept_background_transparent(engine):
 
 
 def test_try_on_options_are_reported_as_not_applied(engine):
-    result = engine.run(EngineRequest(images={"image": data.astronaut()}, options=TryOnOptions(crop=True, extras={"foo": 1})))
+    result = engine.run(
+        EngineRequest(images={"image": data.astronaut()}, options=TryOnOptions(crop=True, extras={"foo": 1}))
+    )
     assert set(result.metadata["not_applied"]) == {"crop", "foo"}
 
 

@@ -31,7 +31,11 @@ def run_offline(*args: str) -> subprocess.CompletedProcess:
 
 def test_the_hook_really_blocks_the_network():
     probe = subprocess.run(
-        [sys.executable, "-c", NO_NETWORK.split("from fitroom")[0] + "import socket; socket.getaddrinfo('localhost', 80)"],
+        [
+            sys.executable,
+            "-c",
+            NO_NETWORK.split("from fitroom")[0] + "import socket; socket.getaddrinfo('localhost', 80)",
+        ],
         capture_output=True,
         text=True,
     )

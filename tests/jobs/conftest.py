@@ -75,7 +75,9 @@ def submit(job_store: JobStore) -> Submit:
         return job_store.create(
             job_id=job_id,
             key=key,
-            spec=JobSpec(kind=kind, dialect="fashn", cost=cost, webhook_url=webhook_url, engine=engine or DEFAULT_ENGINES[kind]),
+            spec=JobSpec(
+                kind=kind, dialect="fashn", cost=cost, webhook_url=webhook_url, engine=engine or DEFAULT_ENGINES[kind]
+            ),
             inputs={"model_image": f"inputs/{job_id}/model"},
             max_attempts=max_attempts,
             concurrency_limit=concurrency_limit,

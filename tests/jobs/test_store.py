@@ -320,7 +320,9 @@ def test_a_webhook_attempt_is_claimed_by_one_sender_only(engine) -> None:
     store = JobStore(engine)
     key, _ = KeyStore(engine).create("hooks")
     job_id = new_job_id()
-    spec = JobSpec(kind=JobKind.CLOTHING, dialect="fashn", webhook_url="http://example.test/hook", engine="cpu-clothing")
+    spec = JobSpec(
+        kind=JobKind.CLOTHING, dialect="fashn", webhook_url="http://example.test/hook", engine="cpu-clothing"
+    )
     store.create(job_id=job_id, key=key, spec=spec, inputs={}, max_attempts=1, concurrency_limit=10)
     store.fail(job_id, None, code="canceled", message="stop")
     [pending] = store.pending_webhooks()

@@ -25,7 +25,7 @@ from fitroom.api.fields import (
     error_response,
     error_responses,
     failure_message,
-    lenient_int,
+    lenient_int_rules,
     parse_body,
     waiting_note,
 )
@@ -114,7 +114,7 @@ _REGIONS = {
 _PHOTO_TYPES = {"auto": PhotoType.AUTO, "flat-lay": PhotoType.FLAT_LAY, "model": PhotoType.WORN}
 _EFFORTS = {"performance": Effort.FAST, "balanced": Effort.BALANCED, "quality": Effort.QUALITY}
 
-NumSamples = lenient_int(1, 4)
+NumSamples = Annotated[int, *lenient_int_rules(1, 4)]
 # Checked here for its form only; the sender applies the image URLs' address rules.
 WebhookUrl = Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
 

@@ -21,7 +21,7 @@ from fitroom.api.fields import (
     LenientBool,
     error_class,
     failure_message,
-    lenient_int,
+    lenient_int_rules,
     waiting_note,
 )
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
@@ -59,7 +59,7 @@ _EFFORTS = {"fast": Effort.FAST, "balanced": Effort.BALANCED, "high_quality": Ef
 _MODES = {effort: mode for mode, effort in _EFFORTS.items()}
 _PHOTO_TYPES = {"auto": PhotoType.AUTO, "on_model": PhotoType.WORN, "flat_lay": PhotoType.FLAT_LAY}
 
-NumSamples = lenient_int(1, 5)
+NumSamples = Annotated[int, *lenient_int_rules(1, 5)]
 
 
 class GatewayRequest(BaseModel):

@@ -58,10 +58,11 @@ def _lenient_int(value: Any) -> Any:
     return value
 
 
-def lenient_int(ge: int, le: int) -> Any:
-    """An integer in ``[ge, le]``, sent as a JSON number or a decimal string."""
-    return Annotated[
-        int,
+def lenient_int_rules(ge: int, le: int) -> tuple[Any, ...]:
+    """The ``Annotated`` metadata of an integer in ``[ge, le]``, sent as a JSON number or
+    a decimal string. Spelled out where a type is named, so that type checkers see an
+    ``int``: ``Steps = Annotated[int, *lenient_int_rules(1, 40)]``."""
+    return (
         BeforeValidator(_lenient_int),
         Field(ge=ge, le=le),
         WithJsonSchema(
@@ -72,11 +73,18 @@ def lenient_int(ge: int, le: int) -> Any:
                 ]
             }
         ),
-    ]
+    )
+
+
+def lenient_int(ge: int, le: int) -> Any:
+    """An integer in ``[ge, le]``, sent as a JSON number or a decimal string, built at
+    run time; a type checker cannot read the result as a type, so module-level aliases
+    spell it out with ``lenient_int_rules``."""
+    return Annotated[int, *lenient_int_rules(ge, le)]
 
 
 # The seed every vendor that has one accepts: an unsigned 32-bit integer.
-Seed = lenient_int(0, 2**32 - 1)
+Seed = Annotated[int, *lenient_int_rules(0, 2**32 - 1)]
 
 # An image field: a URL, raw base64 or a data URI. Which one is decided by the loader.
 ImageRef = Annotated[str, Field(min_length=1, description="http(s) URL, base64, or data URI")]

@@ -13,7 +13,7 @@ from fitroom.api.fields import (
     ImageRef,
     JobId,
     failure_message,
-    lenient_int,
+    lenient_int_rules,
     waiting_note,
 )
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
@@ -25,7 +25,7 @@ from fitroom.options import JobKind, OutputFormat, TryOnOptions
 
 router = APIRouter(tags=["glasses"], responses=PIXAZO_ERRORS)
 
-NumImages = lenient_int(1, 4)
+NumImages = Annotated[int, *lenient_int_rules(1, 4)]
 
 LIMITS = ImageLimits(max_bytes=10 * MB, min_side=300, max_side=None, formats=frozenset({"JPEG", "PNG"}))
 

@@ -298,7 +298,7 @@ def finished_response(view: JobView) -> Response:
 # --- routes -------------------------------------------------------------------------------
 
 
-_ACCEPTED_DOC = {
+_ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "Not waited for, or not done in time: poll the Location.",
         "headers": {"Location": {"schema": {"type": "string"}}},

@@ -23,7 +23,7 @@ from fitroom.api.fields import (
     error_response,
     error_responses,
     failure_message,
-    lenient_int,
+    lenient_int_rules,
     waiting_note,
 )
 from fitroom.errors import (
@@ -88,7 +88,7 @@ def render_pixazo_error(exc: Exception) -> Response:
 
 LIMITS = ImageLimits(max_bytes=25 * MB, min_side=256, max_side=4096, formats=None)
 
-Steps = lenient_int(1, 40)
+Steps = Annotated[int, *lenient_int_rules(1, 40)]
 
 # The category names the garment's region; dresses replace the whole outfit.
 _REGIONS = {"upper_body": Region.UPPER, "lower_body": Region.LOWER, "dresses": Region.FULL}

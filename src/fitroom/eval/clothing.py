@@ -41,7 +41,12 @@ def _images(folder: Path) -> list[Path]:
 
 
 def _garment_list(folder: Path) -> list[tuple[Path, Region]]:
-    found = [(p, region) for name, region in CATEGORY_FOLDERS.items() if (folder / name).is_dir() for p in _images(folder / name)]
+    found = [
+        (p, region)
+        for name, region in CATEGORY_FOLDERS.items()
+        if (folder / name).is_dir()
+        for p in _images(folder / name)
+    ]
     return found or [(p, Region.AUTO) for p in _images(folder)]
 
 
@@ -82,7 +87,12 @@ def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[
                 result = record.pop("result")
                 mask = record.pop("mask")
                 stem = f"{person_path.stem}__{garment_path.stem}"
-                save_contact_sheet(pairs_dir / f"{stem}.png", [[person_rgb, garment_rgb, result, mask]], [[person_path.name, garment_path.name, f"cov {record['coverage']:.2f} dE {record['colour_difference']:.1f}", "mask"]])
+                summary = f"cov {record['coverage']:.2f} dE {record['colour_difference']:.1f}"
+                save_contact_sheet(
+                    pairs_dir / f"{stem}.png",
+                    [[person_rgb, garment_rgb, result, mask]],
+                    [[person_path.name, garment_path.name, summary, "mask"]],
+                )
                 (pairs_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
                 row.append(result)
                 captions.append(f"{garment_path.stem} {record['region']}")
@@ -101,8 +111,12 @@ def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[
         "median_preservation": _median([r["preservation"] for r in ok]),
         "median_colour_difference": _median([r["colour_difference"] for r in ok]),
         "median_time_ms": _median([r["time_ms"] for r in ok]),
-        "old_garment_visible_share_of_pairs": round(sum(r["old_garment_visible"] for r in ok) / len(ok), 3) if ok else None,
-        "old_sleeves_repainted_share_of_pairs": round(sum(r["old_sleeves_repainted"] for r in ok) / len(ok), 3) if ok else None,
+        "old_garment_visible_share_of_pairs": (
+            round(sum(r["old_garment_visible"] for r in ok) / len(ok), 3) if ok else None
+        ),
+        "old_sleeves_repainted_share_of_pairs": (
+            round(sum(r["old_sleeves_repainted"] for r in ok) / len(ok), 3) if ok else None
+        ),
         "sheet": str(out / "sheet.png"),
     }
     # A header row of the garments themselves, column above column: tops come first in
@@ -119,7 +133,9 @@ def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[
     return overall
 
 
-def _run_pair(engine, person_rgb: np.ndarray, garment_rgb: np.ndarray, region: Region, person_name: str, garment_name: str) -> dict[str, Any]:
+def _run_pair(
+    engine, person_rgb: np.ndarray, garment_rgb: np.ndarray, region: Region, person_name: str, garment_name: str
+) -> dict[str, Any]:
     record: dict[str, Any] = {"person": person_name, "garment": garment_name, "category": region.value}
     options = TryOnOptions(region=region)
     start = time.perf_counter()
@@ -130,7 +146,10 @@ def _run_pair(engine, person_rgb: np.ndarray, garment_rgb: np.ndarray, region: R
         return record
     record["time_ms"] = round((time.perf_counter() - start) * 1000, 1)
     image = result.images[0]
-    mask = engine.run(EngineRequest(images={"person": person_rgb, "garment": garment_rgb}, options=options.model_copy(update={"mask_only": True}))).images[0][..., 0] > 127
+    mask_request = EngineRequest(
+        images={"person": person_rgb, "garment": garment_rgb}, options=options.model_copy(update={"mask_only": True})
+    )
+    mask = engine.run(mask_request).images[0][..., 0] > 127
     chosen = Region(result.metadata["region"])
     analysis, _ = persons.analyze(person_rgb)
     g = garments.extract(garment_rgb, region=chosen, photo_type=PhotoType.AUTO, preprocess=True)

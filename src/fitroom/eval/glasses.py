@@ -89,7 +89,8 @@ def run_glasses_eval(persons: Path, glasses: Path, out: Path) -> dict[str, Any]:
     rows, captions, records = [header], [header_captions], []
     for person_path in _images(persons):
         person = np.asarray(Image.open(person_path).convert("RGB"))
-        row, row_captions = [], []
+        row: list[np.ndarray] = []
+        row_captions: list[str] = []
         for name, pair in pairs.items():
             images = {"person": person} if pair is None else {"person": person, "glasses": pair}
             record: dict[str, Any] = {"person": person_path.name, "glasses": name}

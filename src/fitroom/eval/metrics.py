@@ -26,7 +26,7 @@ def body_zone(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray:
     else:
         quad = [p(persons.L_SHOULDER), p(persons.R_SHOULDER), p(persons.R_HIP), p(persons.L_HIP)]
     zone = np.zeros(analysis.shape, np.uint8)
-    cv2.fillPoly(zone, [np.round(np.array(quad)).astype(np.int32)], 1)
+    cv2.fillPoly(zone, [np.round(np.array(quad)).astype(np.int32)], (1,))
     return zone.astype(bool) & analysis.binary
 
 
@@ -51,7 +51,9 @@ def dominant_colour(rgb: np.ndarray, mask: np.ndarray, clusters: int = 3) -> np.
     lab = rgb2lab(pixels[None].astype(np.float64) / 255.0)[0].astype(np.float32)
     k = min(clusters, len(lab))
     cv2.setRNGSeed(0)
-    _, labels, centres = cv2.kmeans(lab, k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5), 3, cv2.KMEANS_PP_CENTERS)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    # OpenCV's stubs make bestLabels required, but None (no initial labels) is its documented use.
+    _, labels, centres = cv2.kmeans(lab, k, None, criteria, 3, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
     counts = np.bincount(labels.ravel(), minlength=k)
     return centres[int(np.argmax(counts))]
 

@@ -24,7 +24,7 @@ def _cell(image: np.ndarray | Image.Image, height: int) -> Image.Image:
         pil = flat
     pil = pil.convert("RGB")
     width = max(1, round(pil.width * height / pil.height))
-    return pil.resize((width, height), Image.LANCZOS)
+    return pil.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def contact_sheet(

@@ -30,6 +30,14 @@ def read_only(engine: sa.Engine) -> sa.Engine:
     return engine.execution_options(**{_READ_ONLY: True})
 
 
+def rowcount(result: sa.Result[Any]) -> int:
+    """The number of rows an UPDATE or DELETE run through ``Session.execute`` matched.
+    The session types every result as a plain ``Result``; for those statements it is a
+    ``CursorResult``, which carries the count."""
+    assert isinstance(result, sa.CursorResult)
+    return result.rowcount
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for ``url`` with the settings a multi-threaded server needs."""
     parsed = sa.make_url(url)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fitroom.errors import Unauthenticated
-from fitroom.jobs.db import read_only
+from fitroom.jobs.db import read_only, rowcount
 from fitroom.jobs.tables import ApiKeyRow
 
 _PREFIX = "fr_"
@@ -182,6 +182,6 @@ class KeyStore:
             row = session.get(ApiKeyRow, key_id)
             if row is None:
                 raise KeyError(f"no API key with id {key_id!r}")
-            if result.rowcount == 0:
+            if rowcount(result) == 0:
                 raise ValueError(f"key {key_id} has {row.credits} credits; cannot add {n}")
             return _to_key(row)

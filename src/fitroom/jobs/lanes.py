@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from fitroom.jobs.db import read_only
+from fitroom.jobs.db import read_only, rowcount
 from fitroom.jobs.tables import LaneRow
 
 # A lane counts as running while its last heartbeat is younger than this many beats.
@@ -63,7 +63,7 @@ class LaneStore:
                     .values(heartbeat_at=now, devices=list(devices))
                     .execution_options(synchronize_session=False)
                 )
-                if updated.rowcount == 0:
+                if rowcount(updated) == 0:
                     session.add(
                         LaneRow(
                             id=lane_id,
@@ -117,4 +117,4 @@ class LaneStore:
                 .where(LaneRow.heartbeat_at < self._clock() - older_than)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount
+            return rowcount(result)

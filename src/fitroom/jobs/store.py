@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from fitroom.errors import ConcurrencyLimited, InsufficientCredits
-from fitroom.jobs.db import read_only
+from fitroom.jobs.db import read_only, rowcount
 from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState
 from fitroom.jobs.tables import ApiKeyRow, JobRow
@@ -178,7 +178,7 @@ class JobStore:
                     .values(credits=ApiKeyRow.credits - spec.cost)  # NULL (unlimited) stays NULL
                     .execution_options(synchronize_session=False)
                 )
-                if charged.rowcount != 1:
+                if rowcount(charged) != 1:
                     raise InsufficientCredits(f"This job costs {spec.cost} credits; the key has fewer.")
             row = JobRow(
                 id=job_id,
@@ -317,7 +317,7 @@ class JobStore:
                 .values(lease_expires_at=self._clock() + timedelta(seconds=lease_seconds))
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def succeed(
         self, job_id: str, worker_id: str, outputs: list[dict[str, Any]], metadata: dict[str, Any]
@@ -336,7 +336,7 @@ class JobStore:
                 )
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def fail(
         self,
@@ -374,7 +374,7 @@ class JobStore:
                 .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None)
                 .execution_options(synchronize_session=False)
             )
-            if requeued.rowcount == 1:
+            if rowcount(requeued) == 1:
                 return JobState.QUEUED
             if self._finish(
                 session, _held_by(job_id, worker_id), state=JobState.FAILED, code=code, message=message
@@ -409,7 +409,7 @@ class JobStore:
                         .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None)
                         .execution_options(synchronize_session=False)
                     )
-                    requeued += result.rowcount
+                    requeued += rowcount(result)
                 elif self._finish(
                     session,
                     still_expired,
@@ -547,7 +547,7 @@ class JobStore:
             result = session.execute(
                 sa.delete(JobRow).where(JobRow.id.in_(ids)).execution_options(synchronize_session=False)
             )
-            return result.rowcount
+            return rowcount(result)
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -581,7 +581,7 @@ class JobStore:
                 .values(webhook_attempts=attempts_seen + 1)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1
 
     def mark_webhook(self, job_id: str, state: str, attempts: int) -> bool:
         """Record a delivery attempt: ``state`` stays "pending" to try again, or is final
@@ -593,4 +593,4 @@ class JobStore:
                 .values(webhook_state=state, webhook_attempts=attempts)
                 .execution_options(synchronize_session=False)
             )
-            return result.rowcount == 1
+            return rowcount(result) == 1

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import anyio
 
@@ -288,7 +289,7 @@ class Lane:
         return {name: self.storage.get(key)[0] for name, key in record.inputs.items()}
 
     def _store_outcome(self, record: JobRecord, outcome: Outcome) -> None:
-        outputs = []
+        outputs: list[dict[str, Any]] = []
         for index, out in enumerate(outcome.outputs):
             key = output_key(record.id, index, out.extension)
             self.storage.put(key, out.data, out.content_type)

@@ -56,7 +56,9 @@ EFFORT = {
 
 def _check_visible(a: persons.PersonAnalysis, region: Region) -> None:
     """Refuse a garment whose part of the body the photo does not show."""
-    if region is Region.LOWER and not a.visible(persons.L_HIP, persons.R_HIP, persons.L_KNEE, persons.R_KNEE, margin=0.02):
+    if region is Region.LOWER and not a.visible(
+        persons.L_HIP, persons.R_HIP, persons.L_KNEE, persons.R_KNEE, margin=0.02
+    ):
         raise RegionNotVisible("bottoms need the hips and knees in the person image")
     if region is Region.FULL and not a.visible(persons.L_HIP, persons.R_HIP, margin=0.05):
         raise RegionNotVisible("dresses need the hips in the person image")
@@ -73,7 +75,7 @@ def render(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """One try-on: (image, try-on mask, facts). Pixels where the mask is 0 are the
     person's own, unchanged. All the work happens inside the garment's bounding box."""
-    shape = person_rgb.shape[:2]
+    shape = (person_rgb.shape[0], person_rgb.shape[1])
     body = Body.of(analysis, analysis.in_front)
     pieces = fit_garment(g, body, fit, shape, grid=settings.grid, cubic=settings.cubic)
     boxes = [p.box for p in pieces]
@@ -87,7 +89,8 @@ def render(
     # Where the garment may go: the body plus a little ease, never the head; bare arms and
     # hands stay in front of the torso piece, hands in front of sleeves too.
     allowed = analysis.near[window].copy()
-    if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):  # a skirt's hem swings past the legs
+    # a skirt's hem swings past the legs
+    if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):
         hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
         allowed[max(hips_y - y0, 0) :] = True
     allowed &= ~analysis.head[window]
@@ -96,7 +99,7 @@ def render(
 
     torso = pieces[0]
     tx0, ty0, tx1, ty1 = torso.box
-    colour = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
+    colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
     alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
     sub = (slice(ty0 - y0, ty1 - y0), slice(tx0 - x0, tx1 - x0))
     colour[sub] = torso.rgba[..., :3]
@@ -107,7 +110,9 @@ def render(
         a = piece.rgba[..., 3] * (limb_keep if piece.is_limb else torso_keep)[sub]
         under = alpha[sub] * (1.0 - a)
         total = a + under
-        colour[sub] = (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[..., None]
+        colour[sub] = (
+            (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[..., None]
+        )
         alpha[sub] = total
 
     if bare is not None:
@@ -115,12 +120,16 @@ def render(
         # colour under the garment layer (the shading below gives them the arm's form).
         skin_alpha = cv2.GaussianBlur(bare[window].astype(np.float32), (0, 0), 1.5) * (1 - alpha)
         total = alpha + skin_alpha
-        colour = (colour * alpha[..., None] + analysis.skin_colour.astype(np.float32) * skin_alpha[..., None]) / np.maximum(total, 1e-4)[..., None]
+        assert analysis.skin_colour is not None  # _old_sleeves finds none without it
+        colour = (
+            colour * alpha[..., None] + analysis.skin_colour.astype(np.float32) * skin_alpha[..., None]
+        ) / np.maximum(total, 1e-4)[..., None]
         alpha = total
     if settings.feather > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
     alpha[alpha < 1 / 255] = 0
     if settings.shading > 0:
+        assert analysis.shading is not None  # analyze() always maps the shading
         light = 255 * (1 + settings.shading * (analysis.shading[window] - 1))
         colour = cv2.multiply(colour, cv2.merge([light, light, light]))
     else:
@@ -133,7 +142,10 @@ def render(
     out[window] = np.where(alpha[..., None] > 0, blended, base)
     mask = np.zeros(shape, bool)
     mask[window] = alpha > 0.5
-    return out, mask, {**_old_garment(analysis, g.region, mask, body), "old_sleeves_repainted_as_skin": bare is not None}
+    return out, mask, {
+        **_old_garment(analysis, g.region, mask, body),
+        "old_sleeves_repainted_as_skin": bare is not None,
+    }
 
 
 def _old_sleeves(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray | None:
@@ -142,6 +154,7 @@ def _old_sleeves(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray
     sleeves short."""
     if region not in (Region.UPPER, Region.FULL) or analysis.skin_colour is None:
         return None
+    assert analysis.skin is not None  # analyze() always maps the skin
     sleeves = analysis.sleeve_zone & ~analysis.skin
     sleeves = cv2.morphologyEx(sleeves.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
     # Long sleeves cover nearly all of the zone; below that the "clothing" is mostly skin
@@ -166,6 +179,7 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
         zone = (rows > waist(body)[1]) & (rows < (body.ankle["a"][1] + body.ankle["b"][1]) / 2)
     else:
         zone = (rows > shoulders_y) & (rows < hips_y + 0.2 * (knees_y - hips_y))
+    assert analysis.skin is not None  # analyze() always maps the skin
     clothing = analysis.binary & ~analysis.skin & ~analysis.head & ~analysis.hands & zone
     total = int(clothing.sum())
     share = float((clothing & ~mask).sum() / total) if total else 0.0
@@ -210,17 +224,24 @@ class CpuClothingEngine(Engine):
         start = time.perf_counter()
         settings = EFFORT[options.effort]
         g = garments.extract(
-            request.images["garment"], region=options.region, photo_type=options.photo_type, preprocess=options.preprocess_garment, side=settings.garment_side
+            request.images["garment"],
+            region=options.region,
+            photo_type=options.photo_type,
+            preprocess=options.preprocess_garment,
+            side=settings.garment_side,
         )
         timings["garment"] = (time.perf_counter() - start) * 1000
         _check_visible(analysis, g.region)
 
         start = time.perf_counter()
         fits = [Fit.draw(options.seed, i) for i in range(options.num_outputs)]
-        images, facts = [], {}
+        images: list[np.ndarray] = []
+        facts: dict[str, Any] = {}
         box = crop_box(analysis) if options.crop else None
         for i, fit in enumerate(fits):
-            image, mask, found = render(person_rgb, analysis, g, fit, settings, remove_background=options.remove_background)
+            image, mask, found = render(
+                person_rgb, analysis, g, fit, settings, remove_background=options.remove_background
+            )
             facts = facts or found
             if options.mask_only:
                 image = np.repeat((mask * 255).astype(np.uint8)[..., None], 3, axis=2)
@@ -231,7 +252,14 @@ class CpuClothingEngine(Engine):
         return EngineResult(images=images, metadata=_metadata(options, g, fits, facts, cached, timings))
 
 
-def _metadata(options: TryOnOptions, g: garments.Garment, fits: list[Fit], facts: dict[str, Any], cached: bool, timings: dict[str, float]) -> dict[str, Any]:
+def _metadata(
+    options: TryOnOptions,
+    g: garments.Garment,
+    fits: list[Fit],
+    facts: dict[str, Any],
+    cached: bool,
+    timings: dict[str, float],
+) -> dict[str, Any]:
     applied = {
         "region": g.region.value,
         "photo_type": g.photo_type.value,

@@ -41,7 +41,11 @@ class CpuCutoutEngine(Engine):
         defaults = type(options)()
         not_applied = {key: "not used by background removal" for key in options.extras}
         not_applied.update(
-            {key: "not used by background removal" for key in _TRYON_ONLY if getattr(options, key) != getattr(defaults, key)}
+            {
+                key: "not used by background removal"
+                for key in _TRYON_ONLY
+                if getattr(options, key) != getattr(defaults, key)
+            }
         )
         if options.num_outputs > 1:
             not_applied["num_outputs"] = "a cut-out has one result; one image is returned"

@@ -204,7 +204,7 @@ def _mesh_on_crop(rgb: np.ndarray, cx: float, cy: float, size: float) -> np.ndar
     result = MODELS.process("mesh", crop)
     if not result.multi_face_landmarks:
         return None
-    lm = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]) * CROP_SIZE
+    lm: np.ndarray = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]) * CROP_SIZE
     lm[:, 0] = (lm[:, 0] - to_crop[0, 2]) / scale
     lm[:, 1] = (lm[:, 1] - to_crop[1, 2]) / scale
     lm[:, 2] /= scale

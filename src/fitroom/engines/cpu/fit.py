@@ -40,7 +40,9 @@ class Fit:
     def draw(cls, seed: int, variant: int) -> Fit:
         rng = np.random.default_rng([seed, variant])
         u = rng.random(3)
-        return cls(ease=round(1.02 + 0.1 * u[0], 3), length=round(0.92 + 0.16 * u[1], 3), flare=round(0.94 + 0.2 * u[2], 3))
+        return cls(
+            ease=round(1.02 + 0.1 * u[0], 3), length=round(0.92 + 0.16 * u[1], 3), flare=round(0.94 + 0.2 * u[2], 3)
+        )
 
 
 @dataclass
@@ -137,7 +139,9 @@ def _width(body: Body, y: float, garment_half: float, fit: Fit) -> float:
     for rise in np.linspace(0, 0.6 * sw, 7):  # below the photo or between the legs: nearest row above
         body_half = body.half_width(y - rise)
         if body_half is not None:
-            return float(max(body_half * fit.ease, min(garment_half, body_half * 1.4)) if rise else body_half * fit.ease)
+            return float(
+                max(body_half * fit.ease, min(garment_half, body_half * 1.4)) if rise else body_half * fit.ease
+            )
     return garment_half / 1.3
 
 
@@ -186,7 +190,9 @@ def _upper_controls(
     # follows the body's outline rather than its own flat-lay contour.
     hips_y = float((body.hip["a"][1] + body.hip["b"][1]) / 2)
     for i, gy in enumerate(np.linspace(float(pts["armpit_a"][1]), float(pts["hem"][1]), ROWS)):
-        gl, gr = g.extent(gy) if 0 < i < ROWS - 1 else (float(pts[f"{'armpit' if i == 0 else 'hem'}_{s}"][0]) for s in "ab")
+        gl, gr = (
+            g.extent(gy) if 0 < i < ROWS - 1 else (float(pts[f"{'armpit' if i == 0 else 'hem'}_{s}"][0]) for s in "ab")
+        )
         centre = place(gy, 0.0)
         half = (gr - gl) / 2 * scale
         if centre[1] > hips_y:
@@ -225,7 +231,9 @@ def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
 
 
-def fit_garment(g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int], *, grid: int, cubic: bool) -> list[Piece]:
+def fit_garment(
+    g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int], *, grid: int, cubic: bool
+) -> list[Piece]:
     """Warp the garment onto the body, piece by piece: the torso (or a skirt) through the
     spline, sleeves and trouser legs along their limbs."""
     sw = body.shoulder_width
@@ -247,7 +255,8 @@ def fit_garment(g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int
                 chain = _leg_chain(body, side, scale_w * float(g.points["waist_b"][0] - g.points["waist_a"][0]) / 4)
                 length = sum(np.linalg.norm(b - a) for a, b in zip(chain[:-1], chain[1:])) * 1.03
                 box = _box(chain, limb.width * scale_w, shape)
-                mx, my = limb_map(chain, limb.root, limb.end, length * fit.length / np.linalg.norm(limb.end - limb.root), scale_w, box)
+                along = float(length * fit.length / np.linalg.norm(limb.end - limb.root))
+                mx, my = limb_map(chain, limb.root, limb.end, along, scale_w, box)
                 pieces.append(Piece(warp(limb.mask, mx, my), box, is_limb=False))
             return pieces
         body_pts, garment_pts = _skirt_controls(g, body, fit, scale_w)
@@ -288,7 +297,9 @@ def _along(chain: np.ndarray, length: float) -> np.ndarray:
             return np.array(points)
         points.append(b)
         length -= seg
-    points.append(chain[-1] + (chain[-1] - chain[-2]) / max(float(np.linalg.norm(chain[-1] - chain[-2])), 1e-6) * length)
+    points.append(
+        chain[-1] + (chain[-1] - chain[-2]) / max(float(np.linalg.norm(chain[-1] - chain[-2])), 1e-6) * length
+    )
     return np.array(points)
 
 
@@ -322,5 +333,12 @@ def _skirt_controls(g: garments.Garment, body: Body, fit: Fit, scale: float) -> 
     hem = belt + np.array([0.0, length])
     hem_half = _width(body, float(hem[1]), float(pts["hem_b"][0] - pts["hem_a"][0]) / 2 * scale * fit.flare, fit)
     body_pts = [belt - [half, 0], belt + [half, 0], belt, hem - [hem_half, 0], hem + [hem_half, 0], hem]
-    garment_pts = [pts["waist_a"], pts["waist_b"], np.array([(pts["waist_a"][0] + pts["waist_b"][0]) / 2, pts["waist_a"][1]]), pts["hem_a"], pts["hem_b"], pts["hem"]]
+    garment_pts = [
+        pts["waist_a"],
+        pts["waist_b"],
+        np.array([(pts["waist_a"][0] + pts["waist_b"][0]) / 2, pts["waist_a"][1]]),
+        pts["hem_a"],
+        pts["hem_b"],
+        pts["hem"],
+    ]
     return np.array(body_pts, np.float64), np.array(garment_pts, np.float64)

@@ -54,7 +54,9 @@ class Garment:
 
     def extent(self, y: float) -> tuple[float, float]:
         """Left and right edge of the garment's body (not its limbs) around row ``y``."""
-        cx = int(self.points.get("neck", self.points.get("crotch"))[0])
+        anchor = self.points.get("neck", self.points.get("crotch"))
+        assert anchor is not None  # upper-body geometry has a neck, lower-body a crotch
+        cx = int(anchor[0])
         return _central_width(self.body_mask, int(y) - 2, int(y) + 3, cx)
 
     @cached_property
@@ -86,7 +88,7 @@ def _clean(mask: np.ndarray) -> np.ndarray:
     blob = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
     # fill holes: whatever the outside cannot reach from the corner is inside
     outside = np.pad(blob, 1)
-    cv2.floodFill(outside, None, (0, 0), 1)
+    cv2.floodFill(outside, None, (0, 0), (1,))
     return (blob > 0) | (outside[1:-1, 1:-1] == 0)
 
 
@@ -106,7 +108,9 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     h, w = lab.shape[:2]
     m = max(2, min(h, w) // 50)
-    border = np.concatenate([lab[:m].reshape(-1, 3), lab[-m:].reshape(-1, 3), lab[:, :m].reshape(-1, 3), lab[:, -m:].reshape(-1, 3)])
+    border = np.concatenate(
+        [lab[:m].reshape(-1, 3), lab[-m:].reshape(-1, 3), lab[:, :m].reshape(-1, 3), lab[:, -m:].reshape(-1, 3)]
+    )
     background = np.median(border, axis=0)
     spread = np.percentile(np.linalg.norm(border - background, axis=1), 60)
     threshold = max(6.0, 2.0 * spread + 3.0)
@@ -115,10 +119,12 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
 
     fill = np.zeros((h + 2, w + 2), np.uint8)
     step = max(min(h, w) // 48, 1)
-    seeds = [(x, y) for x in range(0, w, step) for y in (0, h - 1)] + [(x, y) for y in range(0, h, step) for x in (0, w - 1)]
+    seeds = [(x, y) for x in range(0, w, step) for y in (0, h - 1)] + [
+        (x, y) for y in range(0, h, step) for x in (0, w - 1)
+    ]
     for x, y in seeds:
         if not fill[y + 1, x + 1] and distance[y, x] < threshold:
-            cv2.floodFill(rgb, fill, (x, y), 0, (1, 1, 1), (1, 1, 1), 8 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
+            cv2.floodFill(rgb, fill, (x, y), (0,), (1, 1, 1), (1, 1, 1), 8 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
     flooded = _clean(fill[1:-1, 1:-1] == 0)
     by_colour = distance > threshold
     mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
@@ -150,10 +156,11 @@ def _recover_backdrop_coloured_parts(
     trimap[cv2.resize(core, (sw, sh), interpolation=cv2.INTER_NEAREST) > 0] = cv2.GC_FGD
     trimap[:border], trimap[-border:], trimap[:, :border], trimap[:, -border:] = (cv2.GC_BGD,) * 4
     models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
-    cv2.grabCut(small, trimap, None, *models, 3, cv2.GC_INIT_WITH_MASK)
-    proposed = np.isin(trimap, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    # Started from the trimap, grabCut reads no rectangle: an empty one (what None means).
+    cv2.grabCut(small, trimap, (0, 0, 0, 0), *models, 3, cv2.GC_INIT_WITH_MASK)
+    proposed: np.ndarray = np.isin(trimap, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     proposed = cv2.resize(proposed, (w, h), interpolation=cv2.INTER_LINEAR) > 0
-    extra = (proposed & ~mask).astype(np.uint8)
+    extra: np.ndarray = (proposed & ~mask).astype(np.uint8)
     k = max(5, (min(h, w) // 40) | 1)  # thin rims round the garment are not parts
     extra = cv2.morphologyEx(extra, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(extra, connectivity=8)
@@ -380,11 +387,15 @@ def _lower_points(mask: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, Li
             limbs[side] = Limb(root=root, end=end, width=width, mask=leg)
     else:  # a skirt: one piece from waist to hem
         hl, hr = _central_width(mask, bottom - max(height // 25, 2), bottom - 1, cx)
-        points.update(hem_a=np.array([hl, float(bottom)]), hem_b=np.array([hr, float(bottom)]), hem=np.array([cx, float(bottom)]))
+        points.update(
+            hem_a=np.array([hl, float(bottom)]), hem_b=np.array([hr, float(bottom)]), hem=np.array([cx, float(bottom)])
+        )
     return points, limbs
 
 
-def extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preprocess: bool, side: int = WORK_SIDE) -> Garment:
+def extract(
+    rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preprocess: bool, side: int = WORK_SIDE
+) -> Garment:
     """Cut out the garment, at most ``side`` pixels high, and describe its shape.
     Raises ``NoGarmentFound``.
 
@@ -412,6 +423,7 @@ def _extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preproce
             raise NoGarmentFound("no one wearing a garment was found in the garment image")
     if photo_type is PhotoType.WORN:
         chosen = Region.UPPER if region in (Region.AUTO, Region.OUTERWEAR) else region
+        assert wearer is not None  # WORN comes with the wearer found, or was refused above
         mask = worn_mask(work, wearer, chosen)
     elif not preprocess:
         # The caller says the photo is already a clean cut-out: trust its alpha, or else

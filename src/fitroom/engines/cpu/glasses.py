@@ -134,7 +134,8 @@ def render(photo: np.ndarray, asset: GlassesAsset, affine: np.ndarray, ipd: floa
 
     below = affine[:, :2] @ np.array([0.0, 1.0])
     below *= SHADOW_DROP * ipd / np.linalg.norm(below)
-    shadow = cv2.warpAffine(np.ascontiguousarray(alpha[..., 0]), np.float32([[1, 0, below[0]], [0, 1, below[1]]]),
+    shadow = cv2.warpAffine(np.ascontiguousarray(alpha[..., 0]),
+                            np.array([[1, 0, below[0]], [0, 1, below[1]]], np.float32),
                             (alpha.shape[1], alpha.shape[0]))
     shadow = cv2.GaussianBlur(shadow, (0, 0), SHADOW_BLUR * ipd)[..., None]
 

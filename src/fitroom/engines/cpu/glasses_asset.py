@@ -171,12 +171,12 @@ def _lens_mask(
     seed_colour = _typical(over[max(seed[1] - 2, 0):seed[1] + 3, max(seed[0] - 2, 0):seed[0] + 3].reshape(-1, 3))
     unlike = np.abs(over.astype(np.int16) - seed_colour).max(axis=2) > 60
     mask = np.pad(~filled | unlike, 1).astype(np.uint8)
-    cv2.floodFill(over, mask, seed, 0, (3, 3, 3), (3, 3, 3), 8 | cv2.FLOODFILL_MASK_ONLY | (2 << 8))
+    cv2.floodFill(over, mask, seed, (0,), (3, 3, 3), (3, 3, 3), 8 | cv2.FLOODFILL_MASK_ONLY | (2 << 8))
     grown = mask[1:-1, 1:-1] == 2
     if not grown.any():
         raise GlassesNotFound("a lens of the glasses could not be outlined")
     lens_colour = _typical(over[grown])
-    alike = np.zeros(filled.shape, np.uint8)
+    alike: np.ndarray = np.zeros(filled.shape, np.uint8)
     band = slice(run[0], run[1])
     alike[:, band] = np.abs(over[:, band].astype(np.int16) - lens_colour).max(axis=2) < 12
     alike &= cv2.erode(filled.astype(np.uint8), np.ones((3, 3), np.uint8))
@@ -188,7 +188,7 @@ def _lens_mask(
     enclosed[labels[rim]] = False
     material = grown | enclosed[labels]
     hull = np.zeros(filled.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(material.astype(np.uint8))), 1)
+    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(material.astype(np.uint8))), (1,))
     return hull.astype(bool) & filled, material
 
 
@@ -226,7 +226,7 @@ def _warp(layers: np.ndarray, homography: np.ndarray, masks: list[np.ndarray]):
     """Apply ``homography`` to the layers and masks, on a canvas that holds the result."""
     h, w = layers.shape[:2]
     corners = cv2.perspectiveTransform(
-        np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]]), homography
+        np.array([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]], np.float32), homography
     ).reshape(-1, 2)
     x0, y0 = corners.min(axis=0) - 2
     size = np.ceil(corners.max(axis=0) - (x0, y0) + 2).astype(int)
@@ -342,7 +342,7 @@ def _keep_symmetric(layers: np.ndarray, filled: np.ndarray, axis_x: float) -> np
     turned product shot, what is not is the near temple running across it (seen from the
     front, on a head, it would be hidden) or a shadow on one side."""
     h, w = filled.shape
-    mirror = cv2.warpAffine(filled.astype(np.uint8), np.float32([[-1, 0, 2 * axis_x], [0, 1, 0]]), (w, h))
+    mirror = cv2.warpAffine(filled.astype(np.uint8), np.array([[-1, 0, 2 * axis_x], [0, 1, 0]], np.float32), (w, h))
     # Rectification is not exact: a mirror image a few pixels off still counts.
     reach = max(3, round(0.015 * w)) | 1
     mirrored = cv2.dilate(mirror, np.ones((reach, reach), np.uint8)).astype(np.float32)
@@ -396,19 +396,19 @@ def default_glasses() -> GlassesAsset:
         return [np.round(points * k * (1 << shift)).astype(np.int32)]
 
     for cx, cy in centres:
-        cv2.fillPoly(frame, poly(_superellipse(cx, cy, lens_a + rim, lens_b + rim)), 255, cv2.LINE_AA, shift)
-        cv2.fillPoly(lenses, poly(_superellipse(cx, cy, lens_a, lens_b)), 255, cv2.LINE_AA, shift)
+        cv2.fillPoly(frame, poly(_superellipse(cx, cy, lens_a + rim, lens_b + rim)), (255,), cv2.LINE_AA, shift)
+        cv2.fillPoly(lenses, poly(_superellipse(cx, cy, lens_a, lens_b)), (255,), cv2.LINE_AA, shift)
         # Endpiece: a block on the outer top corner where the hinge sits.
         side = np.sign(cx - w / 2)
         x_out = cx + side * (lens_a + rim - 6)
         block = np.array([[x_out, cy - lens_b - rim + 8], [x_out + side * 22, cy - lens_b - rim + 12],
                           [x_out + side * 22, cy - lens_b + 26], [x_out, cy - lens_b + 34]])
-        cv2.fillPoly(frame, poly(block), 255, cv2.LINE_AA, shift)
+        cv2.fillPoly(frame, poly(block), (255,), cv2.LINE_AA, shift)
     # Bridge: a bar arching between the lenses' upper inner corners.
     t = np.linspace(0, np.pi, 40)
     top = np.stack([w / 2 - (gap / 2 + 10) * np.cos(t), 60 - 14 * np.sin(t)], axis=1)
     bridge = np.concatenate([top, top[::-1] + (0, 16)])
-    cv2.fillPoly(frame, poly(bridge), 255, cv2.LINE_AA, shift)
+    cv2.fillPoly(frame, poly(bridge), (255,), cv2.LINE_AA, shift)
 
     def down(mask: np.ndarray) -> np.ndarray:
         return cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
@@ -416,9 +416,9 @@ def default_glasses() -> GlassesAsset:
     lens = down(lenses)
     alpha = np.clip(down(frame) - lens, 0, 1)
     # Acetate: near-black with a faint warm sheen towards the top of the rims.
-    shade = np.linspace(0.16, 0.07, h, dtype=np.float32)[:, None, None] * np.float32([1.0, 0.9, 0.85])
+    shade = np.linspace(0.16, 0.07, h, dtype=np.float32)[:, None, None] * np.array([1.0, 0.9, 0.85], np.float32)
     colour = shade * alpha[..., None]
     # Clear lenses with the faint blue-grey of an anti-reflective coating.
-    lens_filter = lens[..., None] * np.float32([0.06, 0.04, 0.02])
+    lens_filter = lens[..., None] * np.array([0.06, 0.04, 0.02], np.float32)
     layers = np.dstack([colour, alpha, lens_filter]).astype(np.float32)
     return GlassesAsset(layers, centres, "default", 0.0)

@@ -28,10 +28,10 @@ L_PINKY, R_PINKY, L_INDEX, R_INDEX = 17, 18, 19, 20
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
 CACHE_SIZE = 32
-MIN_PERSON_SHARE = 0.02
+MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
 # Fine-detail energy (grey levels 0..1) of plain fabric and of a busy print, and how much
 # shading a busy print keeps (see ``shading_map``).
-TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2  # a mask smaller than this share of the frame is not a shopper
+TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2
 
 _model = None
 _face_model = None
@@ -83,7 +83,7 @@ class PersonAnalysis:
         chin = mouth_y + (mouth_y - self.landmarks[[L_EYE, R_EYE], 1].mean()) * 1.1
         half_h = max(chin - centre[1], half_w)
         out = np.zeros(self.shape, np.uint8)
-        cv2.ellipse(out, (int(centre[0]), int(centre[1])), (int(half_w), int(half_h * 1.6)), 0, 0, 360, 1, -1)
+        cv2.ellipse(out, (int(centre[0]), int(centre[1])), (int(half_w), int(half_h * 1.6)), 0, 0, 360, (1,), -1)
         neck_y = int(min(chin, self.landmarks[[L_SHOULDER, R_SHOULDER], 1].min() - 0.1 * sw))
         x0, x1 = int(max(centre[0] - 1.6 * half_w, 0)), int(min(centre[0] + 1.6 * half_w, w))
         above = np.zeros(self.shape, bool)
@@ -96,8 +96,8 @@ class PersonAnalysis:
         pts = [self.point(i) for i in indices]
         for (a, b), r in zip(zip(pts, pts[1:]), radii):
             thickness = max(int(2 * r), 1)
-            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), 1, thickness)
-            cv2.circle(out, tuple(int(v) for v in b), int(r), 1, -1)
+            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), (1,), thickness)
+            cv2.circle(out, tuple(int(v) for v in b), int(r), (1,), -1)
         return out.astype(bool) & self.binary
 
     @cached_property
@@ -124,9 +124,21 @@ class PersonAnalysis:
         for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
             start = self.point(shoulder) + (self.point(elbow) - self.point(shoulder)) * 0.4
             out = np.zeros(self.shape, np.uint8)
-            cv2.line(out, tuple(int(v) for v in start), tuple(int(v) for v in self.point(elbow)), 1, max(int(0.26 * sw), 1))
+            cv2.line(
+                out,
+                tuple(int(v) for v in start),
+                tuple(int(v) for v in self.point(elbow)),
+                (1,),
+                max(int(0.26 * sw), 1),
+            )
             cuff = self.point(wrist) + (self.point(wrist) - self.point(elbow)) * 0.15  # past the wrist: cuffs
-            cv2.line(out, tuple(int(v) for v in self.point(elbow)), tuple(int(v) for v in cuff), 1, max(int(0.22 * sw), 1))
+            cv2.line(
+                out,
+                tuple(int(v) for v in self.point(elbow)),
+                tuple(int(v) for v in cuff),
+                (1,),
+                max(int(0.22 * sw), 1),
+            )
             zone |= out > 0
         return zone & self.binary & ~self.hands & ~self.head
 
@@ -213,7 +225,7 @@ def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:
     detail = small - fine
     texture = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), coarse_sigma))
     keep = np.clip((TEXTURE_BUSY - texture) / (TEXTURE_BUSY - TEXTURE_PLAIN), SHADING_FLOOR, 1.0)
-    ratio = 1.0 + (fine / coarse - 1.0) * keep
+    ratio: np.ndarray = 1.0 + (fine / coarse - 1.0) * keep
     ratio = cv2.resize(ratio, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(ratio, 0.78, 1.15)
 

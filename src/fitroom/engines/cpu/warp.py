@@ -20,7 +20,9 @@ def tps_map(
     """Backward map over ``box`` (x0, y0, x1, y1 in output pixels): for each pixel, the
     garment coordinate that the thin-plate spline through the keypoint pairs gives."""
     x0, y0, x1, y1 = box
-    spline = RBFInterpolator(body_points.astype(np.float64), garment_points.astype(np.float64), kernel="thin_plate_spline", smoothing=1.0)
+    spline = RBFInterpolator(
+        body_points.astype(np.float64), garment_points.astype(np.float64), kernel="thin_plate_spline", smoothing=1.0
+    )
     gx = np.arange(x0, x1 + step, step, dtype=np.float64)
     gy = np.arange(y0, y1 + step, step, dtype=np.float64)
     grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
@@ -79,13 +81,16 @@ def limb_map(
         start += length
     s = arc / along_scale
     c = across / across_scale
-    coarse = np.dstack([root[0] + s * axis[0] + c * normal[0], root[1] + s * axis[1] + c * normal[1]]).astype(np.float32)
-    full = cv2.resize(coarse, ((len(xs) - 1) * 2 + 1, (len(ys) - 1) * 2 + 1), interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+    coarse = np.dstack(
+        [root[0] + s * axis[0] + c * normal[0], root[1] + s * axis[1] + c * normal[1]]
+    ).astype(np.float32)
+    full = cv2.resize(coarse, ((len(xs) - 1) * 2 + 1, (len(ys) - 1) * 2 + 1), interpolation=cv2.INTER_LINEAR)
+    full = full[: y1 - y0, : x1 - x0]
     return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
 
 
 def sample(rgba: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, cubic: bool = False) -> np.ndarray:
     """Sample an RGBA float image through a backward map; outside the image is transparent."""
     interpolation = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
-    out = cv2.remap(rgba, map_x, map_y, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    out = cv2.remap(rgba, map_x, map_y, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))
     return np.clip(out, 0, 1) if cubic else out
