@@ -63,8 +63,8 @@ class Settings(BaseSettings):
     )
 
     # --- HTTP ---------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8000, description="Port.")
     public_base_url: str | None = Field(
         None, description="Base of the URLs handed to clients; default http://HOST:PORT."
     )
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
 
     # --- workers ------------------------------------------------------------------------
     workers: int = Field(
-        -1, description="In-process job runners in `serve`; -1 = one per CPU core, 0 = none."
+        -1, description="Engine processes per CPU lane (serve, worker); -1 = one per core, 0 = no lanes (API only)."
     )
     lease_seconds: float = Field(20.0, description="A running job's lease; renewed while it runs.")
     max_attempts: int = Field(3, description="Runs a job gets before it fails for good.")
@@ -80,12 +80,14 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(0.2, description="How often an idle worker looks for jobs.")
 
     # --- keys, limits, credits ------------------------------------------------------------
-    polling_requires_key: bool = False
-    submit_rate: int = 50
+    polling_requires_key: bool = Field(
+        False, description="Make the two keyless Pixazo polling endpoints require a key."
+    )
+    submit_rate: int = Field(50, description="Per-key submits per SUBMIT_PERIOD_SECONDS (token bucket).")
     submit_period_seconds: float = 60.0
-    poll_rate: int = 50
+    poll_rate: int = Field(50, description="Per-key polls per POLL_PERIOD_SECONDS (token bucket).")
     poll_period_seconds: float = 10.0
-    concurrency_limit: int = 6
+    concurrency_limit: int = Field(6, description="Per-key jobs queued or running at once.")
     prices: Prices = Field(
         default_factory=dict,
         description="Credits per output image by dialect (rvton, glasses, fashn, fashn_gateway, pixelcut), "
@@ -101,8 +103,8 @@ class Settings(BaseSettings):
     url_allowlist: str = Field(
         "", description="Comma-separated hosts or CIDRs that URL inputs may reach although internal."
     )
-    fetch_connect_timeout: float = 5.0
-    fetch_read_timeout: float = 15.0
+    fetch_connect_timeout: float = Field(5.0, description="Seconds to connect when fetching an image URL.")
+    fetch_read_timeout: float = Field(15.0, description="Seconds between bytes when fetching an image URL.")
     fetch_max_redirects: int = 3
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb cap, checked before decoding.")
 
