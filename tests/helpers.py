@@ -271,3 +271,62 @@ class FakeClock:
 
 # Queues a job for a key in a store test (the ``submit`` fixture of tests/jobs).
 Submit = Callable[..., Any]
+
+
+# --- a real browser ------------------------------------------------------------------------
+
+BROWSER_INSTALL = (
+    "The browser tests drive a real headless Chromium. Install it and its driver with "
+    "`apt-get install -y chromium chromium-driver` (Debian/Ubuntu), and Selenium with "
+    "`pip install selenium`; or point FITROOM_TEST_CHROMIUM and FITROOM_TEST_CHROMEDRIVER "
+    "at the binaries."
+)
+# The viewport every browser test (and the playground's screenshot) sees.
+VIEWPORT = (1440, 1000)
+
+
+def _executable(variable: str, *names: str) -> str | None:
+    import shutil
+
+    configured = os.environ.get(variable)
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    return next((found for name in names if (found := shutil.which(name))), None)
+
+
+def headless_chromium() -> Any:
+    """A Selenium driver for Debian's headless Chromium with a fixed viewport. Fails
+    (never skips) when the browser, its driver or Selenium is missing, saying how to
+    install them: no browser is ever downloaded."""
+    chromium = _executable("FITROOM_TEST_CHROMIUM", "chromium", "chromium-browser")
+    chromedriver = _executable("FITROOM_TEST_CHROMEDRIVER", "chromedriver")
+    missing = [name for name, path in (("chromium", chromium), ("chromedriver", chromedriver)) if path is None]
+    if missing:
+        pytest.fail(f"{' and '.join(missing)} not found. {BROWSER_INSTALL}", pytrace=False)
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail(f"selenium is not installed. {BROWSER_INSTALL}", pytrace=False)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # tests may run as root in a container
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(chromedriver)), options=options)
+    # The window size includes what headless Chromium reserves for its UI; fix the
+    # viewport itself, so that layouts and screenshots do not depend on the version.
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+    )
+    driver.set_script_timeout(30)
+    return driver

@@ -16,25 +16,43 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fitroom.options import Effort, OutputFormat, Region
 from fitroom.settings import Settings
 
 app = typer.Typer(help="Fitroom: self-hosted virtual try-on server.", no_args_is_help=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from fitroom import __version__
+
+        print(f"fitroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Fitroom: self-hosted virtual try-on server."""
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)  # never wrap a path or a command mid-line
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory [env FITROOM_DATA_DIR].")
+    Path | None, typer.Option("--data-dir", help="Data directory (env FITROOM_DATA_DIR).")
 ]
 DatabaseUrl = Annotated[
-    str | None, typer.Option("--database-url", help="SQLAlchemy URL [env FITROOM_DATABASE_URL].")
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL (env FITROOM_DATABASE_URL).")
 ]
 Engines = Annotated[
     str | None,
     typer.Option(
         "--engines",
         help="Run a lane for these engines only, comma-separated (default: every engine ready here; "
-        "see `fitroom engines`) [env FITROOM_ENGINES].",
+        "see `fitroom engines`) (env FITROOM_ENGINES).",
     ),
 ]
 Routes = Annotated[
@@ -49,6 +67,28 @@ Routes = Annotated[
 
 def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _key_stores(settings: Settings, *, create: bool) -> Any:
+    """The stores ``fitroom keys`` works on, after saying which data directory they are
+    in. Without a database URL, a data directory that holds no database is refused
+    (list, revoke: a typo must not look like an empty server) or created, and said so."""
+    from fitroom.runtime import Stores
+
+    where = settings.data_dir.resolve()
+    if settings.database_url:
+        err.print(f"Data directory: {where}; database: {settings.database_url.split('@')[-1]}")
+    elif not (settings.data_dir / "fitroom.db").exists():
+        if not create:
+            err.print(
+                f"[red]no Fitroom data in {where}[/red] (no fitroom.db there): pass --data-dir, or set "
+                "FITROOM_DATA_DIR, to the directory `fitroom serve` uses"
+            )
+            raise typer.Exit(1)
+        err.print(f"Data directory: {where} (new: created now)")
+    else:
+        err.print(f"Data directory: {where}")
+    return Stores.open(settings)
 
 
 def _check_lanes(settings: Settings, *, run_workers: bool) -> None:
@@ -76,14 +116,14 @@ def _check_lanes(settings: Settings, *, run_workers: bool) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address [env FITROOM_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env FITROOM_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (env FITROOM_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env FITROOM_PORT).")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Engine processes per CPU lane; -1 = one per core, 0 = API only (no lanes) [env FITROOM_WORKERS]."
+            help="Engine processes per CPU lane; -1 = one per core, 0 = API only (no lanes) (env FITROOM_WORKERS)."
         ),
     ] = None,
     engines: Engines = None,
@@ -113,7 +153,7 @@ def serve(
     finally:
         stores.close()
     base = settings.resolved_base_url
-    print(f"Fitroom {base}  (docs: {base}/docs, data: {settings.data_dir.resolve()})", flush=True)
+    print(f"Fitroom {base}  (playground: {base}/, docs: {base}/docs, data: {settings.data_dir.resolve()})", flush=True)
     if first_key:
         print("Created the first API key (shown once, keep it):", flush=True)
         print(f"  export FITROOM_KEY={first_key}", flush=True)
@@ -132,7 +172,7 @@ def worker(
     database_url: DatabaseUrl = None,
     engines: Engines = None,
     slots: Annotated[
-        int | None, typer.Option(help="Engine processes per CPU lane (default: one per core) [env FITROOM_WORKERS].")
+        int | None, typer.Option(help="Engine processes per CPU lane (default: one per core) (env FITROOM_WORKERS).")
     ] = None,
 ) -> None:
     """Run jobs only, one lane per engine, sharing the database and storage with
@@ -216,9 +256,7 @@ def keys_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key. The key is printed once, alone on the last line."""
-    from fitroom.runtime import Stores
-
-    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    stores = _key_stores(_settings(data_dir=data_dir, database_url=database_url), create=True)
     try:
         key, raw = stores.keys.create(
             name,
@@ -237,9 +275,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List keys (never their secrets)."""
-    from fitroom.runtime import Stores
-
-    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    stores = _key_stores(_settings(data_dir=data_dir, database_url=database_url), create=False)
     try:
         keys = stores.keys.list()
     finally:
@@ -263,9 +299,7 @@ def keys_revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key: it answers 401 from now on."""
-    from fitroom.runtime import Stores
-
-    stores = Stores.open(_settings(data_dir=data_dir, database_url=database_url))
+    stores = _key_stores(_settings(data_dir=data_dir, database_url=database_url), create=False)
     try:
         revoked = stores.keys.revoke(key)
     except KeyError:
@@ -279,21 +313,35 @@ def keys_revoke(
 # --- offline engines -------------------------------------------------------------------
 
 
+_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+
+
 @app.command()
 def tryon(
     person: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Photo of the person.")],
-    out: Annotated[Path, typer.Option(help="Where to write the result.")],
-    garment: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    glasses: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    category: Annotated[str, typer.Option(help="upper|lower|full|outerwear|auto")] = "auto",
-    format: Annotated[str | None, typer.Option(help="jpeg|png (default: from --out's suffix)")] = None,
-    seed: int = 42,
-    effort: Annotated[str, typer.Option(help="fast|balanced|quality")] = "balanced",
-    num_outputs: Annotated[int, typer.Option(min=1, max=5)] = 1,
-    mask_only: Annotated[bool, typer.Option("--mask-only")] = False,
-    crop: Annotated[bool, typer.Option("--crop")] = False,
-    remove_background: Annotated[bool, typer.Option("--remove-background")] = False,
-    engine: Annotated[str | None, typer.Option(help="Engine name (default: the kind's default).")] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the result: .png, .jpg/.jpeg or .webp.")],
+    garment: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Photo of a garment: a clothing try-on.")
+    ] = None,
+    glasses: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Photo of glasses (default: a built-in pair)."),
+    ] = None,
+    category: Annotated[Region, typer.Option(help="The body part the garment covers.")] = Region.AUTO,
+    format: Annotated[
+        OutputFormat | None, typer.Option(help="Image format of --out (default: from its suffix).")
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same inputs and seed give the same image.")] = 42,
+    effort: Annotated[Effort, typer.Option(help="Speed against quality.")] = Effort.BALANCED,
+    num_outputs: Annotated[
+        int, typer.Option(min=1, max=5, help="Variants to write (out.png, out-1.png, ...).")
+    ] = 1,
+    mask_only: Annotated[bool, typer.Option("--mask-only", help="Write only the try-on mask.")] = False,
+    crop: Annotated[bool, typer.Option("--crop", help="Crop to 3:4 around the person.")] = False,
+    remove_background: Annotated[
+        bool, typer.Option("--remove-background", help="Put the result on white.")
+    ] = False,
+    engine: Annotated[str | None, typer.Option(help="Engine name (default: the kind's; see: fitroom engines).")] = None,
 ) -> None:
     """Run one try-on without a server: with --garment a clothing try-on, otherwise a
     glasses try-on with --glasses (or the built-in default pair when it is omitted)."""
@@ -303,23 +351,35 @@ def tryon(
     from fitroom.images.decode import decode
     from fitroom.images.encode import encode
     from fitroom.images.limits import ImageLimits
-    from fitroom.options import JobKind, OutputFormat, TryOnOptions
+    from fitroom.logs import quiet_native_logs
+    from fitroom.options import JobKind, TryOnOptions
 
     if garment is not None and glasses is not None:
-        err.print("give --garment or --glasses, not both")
+        err.print("[red]invalid options[/red]: give --garment or --glasses, not both")
         raise typer.Exit(2)
+    by_suffix = _SUFFIXES.get(out.suffix.lower())
+    if by_suffix is None:
+        err.print(f"[red]invalid --out[/red]: {out.name} must end in .png, .jpg, .jpeg or .webp")
+        raise typer.Exit(2)
+    if format is not None and format.value != by_suffix:
+        err.print(
+            f"[red]invalid --format[/red]: {format.value} does not match {out.name}; drop --format or rename --out"
+        )
+        raise typer.Exit(2)
+    fmt = OutputFormat(by_suffix)
     kind = JobKind.CLOTHING if garment is not None else JobKind.GLASSES
-    fmt = format or ("jpeg" if out.suffix.lower() in (".jpg", ".jpeg") else "png")
     limits = ImageLimits(max_bytes=1 << 30, min_side=1, max_side=None, formats=None, keep_alpha=True)
+    settings = Settings()
     try:
-        images = {"person": decode(person.read_bytes(), limits, max_pixels=100_000_000).array[..., :3]}
+        photo = decode(person.read_bytes(), limits, max_pixels=100_000_000, field="--person")
+        images = {"person": photo.array[..., :3]}
         other = garment if kind is JobKind.CLOTHING else glasses
         if other is not None:
             name = "garment" if kind is JobKind.CLOTHING else "glasses"
-            images[name] = decode(other.read_bytes(), limits, max_pixels=100_000_000).array
+            images[name] = decode(other.read_bytes(), limits, max_pixels=100_000_000, field=f"--{name}").array
         options = TryOnOptions(
             region=category,
-            output_format=OutputFormat(fmt),
+            output_format=fmt,
             seed=seed,
             effort=effort,
             num_outputs=num_outputs,
@@ -327,20 +387,18 @@ def tryon(
             crop=crop,
             remove_background=remove_background,
         )
-        settings = Settings()
         name = engine or registry.default_name(kind, settings)
-        result = registry.get(name, settings).run(EngineRequest(images=images, options=options))
+        with quiet_native_logs(not settings.engine_logs):
+            result = registry.get(name, settings).run(EngineRequest(images=images, options=options))
     except FitroomError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.message}")
+        where = f"{exc.field}: " if exc.field else ""
+        err.print(f"[red]{exc.code}[/red]: {where}{exc.message}")
         raise typer.Exit(1) from None
-    except ValueError as exc:
-        err.print(f"[red]invalid option[/red]: {exc}")
-        raise typer.Exit(2) from None
     written = []
     for index, array in enumerate(result.images):
         path = out if index == 0 else out.with_name(f"{out.stem}-{index}{out.suffix}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(encode(array, OutputFormat(fmt)))
+        path.write_bytes(encode(array, fmt))
         written.append(str(path))
     print(json.dumps({"outputs": written, "metadata": result.metadata}, default=str, indent=2))
 
@@ -349,22 +407,30 @@ def tryon(
 def evaluate(
     persons: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Folder of person photos.")],
     out: Annotated[Path, typer.Option(help="Folder for the contact sheets and metrics JSON.")],
-    garments: Annotated[Path | None, typer.Option(exists=True, file_okay=False)] = None,
-    glasses: Annotated[Path | None, typer.Option(exists=True, file_okay=False)] = None,
+    garments: Annotated[
+        Path | None,
+        typer.Option(exists=True, file_okay=False, help="Folder of garment photos (upper/, lower/, dresses/ inside)."),
+    ] = None,
+    glasses: Annotated[
+        Path | None, typer.Option(exists=True, file_okay=False, help="Folder of glasses photos.")
+    ] = None,
 ) -> None:
     """Run every pair, write contact sheets and metrics (clothing and/or glasses)."""
+    from fitroom.logs import quiet_native_logs
+
     if garments is None and glasses is None:
-        err.print("give --garments DIR and/or --glasses DIR")
+        err.print("[red]invalid options[/red]: give --garments DIR and/or --glasses DIR")
         raise typer.Exit(2)
     summary: dict[str, Any] = {}
-    if garments is not None:
-        from fitroom.eval.clothing import run_clothing_eval
+    with quiet_native_logs(not Settings().engine_logs):
+        if garments is not None:
+            from fitroom.eval.clothing import run_clothing_eval
 
-        summary["clothing"] = run_clothing_eval(persons, garments, out)
-    if glasses is not None:
-        from fitroom.eval.glasses import run_glasses_eval
+            summary["clothing"] = run_clothing_eval(persons, garments, out)
+        if glasses is not None:
+            from fitroom.eval.glasses import run_glasses_eval
 
-        summary["glasses"] = run_glasses_eval(persons, glasses, out)
+            summary["glasses"] = run_glasses_eval(persons, glasses, out)
     json.dump(summary, sys.stdout, indent=2, default=str)
     print()
 

@@ -17,6 +17,7 @@ class JobKind(StrEnum):
     CLOTHING = "clothing"
     GLASSES = "glasses"
     BACKGROUND_REMOVE = "background_remove"
+    REFRAME = "reframe"
 
 
 class Region(StrEnum):
@@ -44,6 +45,7 @@ class Effort(StrEnum):
 class OutputFormat(StrEnum):
     JPEG = "jpeg"
     PNG = "png"
+    WEBP = "webp"  # offline tools only: no dialect offers it
 
 
 class TryOnOptions(BaseModel):

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         10, description="Scheduling niceness added to engine processes, so the API stays responsive under load."
     )
     lane_heartbeat_seconds: float = Field(5.0, description="How often a worker reports its lanes as alive.")
+    engine_logs: bool = Field(
+        False, description="Show MediaPipe's and TensorFlow Lite's own log lines (hidden by default)."
+    )
     # Older names of ``routes`` entries, still honoured.
     clothing_engine: str | None = Field(None, description="Alias of routes clothing=ENGINE.")
     glasses_engine: str | None = Field(None, description="Alias of routes glasses=ENGINE.")
@@ -140,6 +143,14 @@ class Settings(BaseSettings):
         None, description="Folder with the published model.safetensors and dwpose/*.onnx."
     )
     vton_device: str = Field("auto", description="auto (every GPU, else the CPU), cuda, or cpu.")
+
+    # --- operator view ------------------------------------------------------------------
+    # A SecretStr, so that the token never shows in a repr, a log line or a traceback.
+    admin_token: SecretStr | None = Field(
+        None,
+        description="Token (sent as Authorization: Bearer) that opens the operator view at /admin; "
+        "unset or empty: /admin answers 404.",
+    )
 
     def price(self, dialect: str, default: int) -> int:
         """Credits one output image costs on ``dialect``: its entry in ``prices``, else

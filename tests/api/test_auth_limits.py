@@ -348,3 +348,28 @@ def test_polling_requires_key_setting(
             job_id = vendor.job_id(vendor.submit(strict, {"X-API-KEY": raw}, images).json())
             assert_body(vendor.poll(strict, {}, job_id), 401, vendor.unauthenticated)
             assert vendor.poll(strict, {"X-API-KEY": raw}, job_id).status_code == 200
+
+
+def test_keyless_polls_and_wrong_keys_are_limited_per_client_address(
+    tmp_path: Any, images: dict[str, bytes]
+) -> None:
+    """Keyless Pixazo polls, and requests with a wrong key, draw on a bucket per client
+    address the size of the poll bucket: a flood meets the dialect's 429."""
+    app = create_app(make_settings(tmp_path, workers=0, poll_rate=3, poll_period_seconds=10))
+    with TestClient(app, raise_server_exceptions=False) as limited:
+        raw = new_key(limited, "owner")
+        rvton = BY_NAME["rvton"]
+        job_id = rvton.job_id(rvton.submit(limited, {"X-API-KEY": raw}, images).json())
+        for _ in range(3):
+            assert rvton.poll(limited, {}, job_id).status_code == 200
+        refused = rvton.poll(limited, {}, job_id)
+        assert_body(refused, 429, rvton.rate_limited)
+        assert 1 <= int(refused.headers["retry-after"]) <= 10
+        # The key's own bucket is not the address's: polling with the key still works.
+        assert rvton.poll(limited, {"X-API-KEY": raw}, job_id).status_code == 200
+
+        fashn = BY_NAME["fashn"]
+        wrong = {"X-API-KEY": "fr_000000000000_wrong"}
+        for _ in range(3):
+            assert_body(fashn.poll(limited, wrong, job_id), 401, fashn.unauthenticated)
+        assert_body(fashn.poll(limited, wrong, job_id), 429, fashn.rate_limited)

@@ -84,7 +84,13 @@ def test_runs_end_to_end(
     ("body", "message"),
     [
         ({"model_name": "tryon-max", "inputs": {"model_image": "a", "garment_image": "b"}},
-         "Invalid value for model_name: Input should be 'tryon-v1.6' or 'background-remove'"),
+         "Missing required parameter: inputs.product_image"),
+        ({"model_name": "model-swap", "inputs": {}},
+         "model_name 'model-swap' is one of FASHN's models that this server does not offer; this server "
+         "offers tryon-v1.6, tryon-max, background-remove, reframe."),
+        ({"model_name": "tryon-v9", "inputs": {}},
+         "model_name 'tryon-v9' is not a FASHN model; this server offers tryon-v1.6, tryon-max, "
+         "background-remove, reframe."),
         ({"model_name": "tryon-v1.6", "inputs": {"garment_image": "b"}},
          "Missing required parameter: inputs.model_image"),
         ({"model_name": "background-remove", "inputs": {}},

@@ -59,3 +59,73 @@ def test_sdk_errors_are_its_own_exceptions(sdk: Fashn) -> None:
         sdk.predictions.status("0" * 32)
     with pytest.raises(fashn.AuthenticationError):
         sdk.with_options(api_key="fr_nobody_wrong", max_retries=0).predictions.status("0" * 32)
+
+
+@pytest.mark.slow
+def test_sdk_runs_tryon_max_and_reframe(sdk: Fashn, images: dict[str, bytes]) -> None:
+    person, garment = data_uri(images["person.png"]), data_uri(images["garment.png"])
+    result = sdk.predictions.subscribe(
+        model_name="tryon-max",
+        inputs={"model_image": person, "product_image": garment},
+        poll_interval=300,
+        timeout=180_000,
+    )
+    assert result.status == "completed", result
+    reframed = sdk.predictions.subscribe(
+        model_name="reframe", inputs={"image": person, "aspect_ratio": "4:5"}, poll_interval=300, timeout=180_000
+    )
+    assert reframed.status == "completed", reframed
+
+
+def test_sdk_webhook_url_in_the_query_gets_the_final_status(sdk: Fashn, images: dict[str, bytes]) -> None:
+    """The SDK sends webhook_url as a query parameter; the final status body is POSTed
+    there (a loopback receiver: the tests allowlist 127.0.0.1)."""
+    import json
+    import queue
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        started = sdk.predictions.run(
+            model_name="background-remove",
+            inputs={"image": data_uri(images["person.png"])},
+            webhook_url=f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+        )
+        body = received.get(timeout=60)
+        assert body["id"] == started.id and body["status"] == "completed" and body["output"]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+
+
+def test_out_of_credits_is_not_retried_by_the_sdk(live_server: tuple[str, Any], images: dict[str, bytes]) -> None:
+    """429 OutOfCredits carries x-should-retry: false, so the SDK gives up at once
+    instead of waiting out Retry-After three times."""
+    import time
+
+    import fashn
+
+    base_url, app = live_server
+    _, raw = app.state.runtime.keys.create("broke", credits=0)
+    client = Fashn(api_key=raw, base_url=base_url)
+    started = time.monotonic()
+    with pytest.raises(fashn.RateLimitError) as info:
+        client.predictions.run(
+            model_name="tryon-v1.6",
+            inputs={"model_image": data_uri(images["person.png"]), "garment_image": data_uri(images["garment.png"])},
+        )
+    assert info.value.body["error"] == "OutOfCredits"
+    assert time.monotonic() - started < 5

@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.helpers import (
     astronaut,
+    drawn_tshirt,
     encode,
     fitroom_bin,
     free_port,
@@ -97,7 +98,6 @@ def test_eval_writes_contact_sheets_and_metrics_for_clothing_and_glasses(tmp_pat
     for folder in (persons, garments / "upper", glasses):
         folder.mkdir(parents=True)
     (persons / "astronaut.png").write_bytes(encode(astronaut()))
-    from tests.helpers import drawn_tshirt
 
     (garments / "upper" / "tshirt.png").write_bytes(encode(drawn_tshirt()))
     pair = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
@@ -171,3 +171,61 @@ def test_serve_refuses_a_route_to_an_engine_that_cannot_serve_it(tmp_path):
     bad_dialect = run("serve", "--route", "acme:clothing=cpu-clothing", "--data-dir", str(tmp_path))
     assert bad_dialect.returncode == 1
     assert "'acme' is not a dialect" in bad_dialect.stderr
+
+
+def test_version_and_every_option_has_help() -> None:
+    import typer.main
+
+    from fitroom import __version__
+    from fitroom.cli import app
+
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"fitroom {__version__}"
+    group = typer.main.get_command(app)
+    commands = [(name, cmd) for name, cmd in group.commands.items()]  # type: ignore[attr-defined]
+    commands += [(f"keys {name}", cmd) for name, cmd in group.commands["keys"].commands.items()]  # type: ignore[attr-defined]
+    for name, command in commands:
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert getattr(param, "help", None), f"fitroom {name} --{param.name} has no help text"
+    # Brackets in help text were eaten as markup ("Bind address ."): the env names show.
+    assert "Bind address (env FITROOM_HOST)." in run("serve", "--help").stdout
+
+
+def test_keys_say_which_data_dir_and_do_not_create_one_by_mistake(tmp_path) -> None:
+    missing = tmp_path / "typo"
+    listed = run("keys", "list", "--data-dir", str(missing))
+    assert listed.returncode == 1
+    assert f"no Fitroom data in {missing}" in listed.stderr and not missing.exists()
+    revoked = run("keys", "revoke", "x", "--data-dir", str(missing))
+    assert revoked.returncode == 1 and not missing.exists()
+
+    created = run("keys", "create", "--name", "first", "--data-dir", str(missing))
+    assert created.returncode == 0, created.stderr
+    assert f"Data directory: {missing} (new: created now)" in created.stderr
+    listed = run("keys", "list", "--data-dir", str(missing))
+    assert listed.returncode == 0 and f"Data directory: {missing}" in listed.stderr and "first" in listed.stdout
+
+
+def test_tryon_option_errors_are_one_sentence_and_outputs_match_their_names(tmp_path) -> None:
+    person, garment = tmp_path / "p.png", tmp_path / "g.png"
+    person.write_bytes(encode(astronaut()))
+    garment.write_bytes(encode(drawn_tshirt()))
+    base = ("tryon", "--person", str(person), "--garment", str(garment))
+
+    shoes = run(*base, "--out", str(tmp_path / "o.png"), "--category", "shoes")
+    assert shoes.returncode == 2
+    message = " ".join(shoes.stderr.replace("│", " ").split())
+    assert "'shoes' is not one of 'upper', 'lower', 'full', 'outerwear', 'auto'" in message
+    assert "pydantic" not in shoes.stderr and "Traceback" not in shoes.stderr
+
+    gif = run(*base, "--out", str(tmp_path / "o.gif"))
+    assert gif.returncode == 2 and "o.gif must end in .png, .jpg, .jpeg or .webp" in gif.stderr
+    mismatch = run(*base, "--out", str(tmp_path / "o.png"), "--format", "jpeg")
+    assert mismatch.returncode == 2 and "does not match o.png" in mismatch.stderr
+
+    webp = run(*base, "--out", str(tmp_path / "o.webp"))
+    assert webp.returncode == 0, webp.stderr
+    assert Image.open(tmp_path / "o.webp").format == "WEBP"
+    # MediaPipe's and TensorFlow Lite's own log lines are hidden unless asked for.
+    assert "XNNPACK" not in webp.stderr and "W0000" not in webp.stderr and "absl" not in webp.stderr

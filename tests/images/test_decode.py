@@ -196,3 +196,19 @@ def test_rgba_keeps_alpha_for_glasses() -> None:
     pixels = noise(300, 300, channels=4)
     image = decode(save(Image.fromarray(pixels), "PNG"), GLASSES, max_pixels=MAX_PIXELS)
     assert np.array_equal(image.array, pixels)
+
+
+@pytest.mark.parametrize(
+    ("mode", "values", "top"),
+    [
+        ("I;16", np.linspace(0, 65535, 300 * 320).reshape(300, 320).astype(np.uint16), 65535),
+        ("I", np.linspace(0, 65535, 300 * 320).reshape(300, 320).astype(np.int32), 65535),
+        ("F", np.linspace(0, 1, 300 * 320).reshape(300, 320).astype(np.float32), 1),
+    ],
+)
+def test_deep_greyscale_is_scaled_to_8_bits_not_clipped_to_white(mode: str, values: np.ndarray, top: int) -> None:
+    fmt = "PNG" if mode == "I;16" else "TIFF"
+    image = decode(save(Image.fromarray(values), fmt), RVTON, max_pixels=MAX_PIXELS)
+    expected = np.round(values.astype(np.float64) / top * 255).astype(np.uint8)
+    assert image.array.shape == (300, 320, 3)
+    assert np.array_equal(image.array[..., 0], expected) and np.array_equal(image.array[..., 2], expected)

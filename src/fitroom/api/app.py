@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fitroom import __version__
-from fitroom.api import files
+from fitroom.api import docs, files, playground
 from fitroom.api.bodylimit import BodyLimitMiddleware
 from fitroom.api.dialect import Dialect, RouteNotFound
 from fitroom.api.dialects import DIALECTS
@@ -31,15 +31,14 @@ from fitroom.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def dialect_for(path: str) -> Dialect | None:
-    for dialect in DIALECTS:
-        if any(path.startswith(p) for p in dialect.prefixes):
-            return dialect
-    return None
+def dialect_for(request: Request) -> Dialect | None:
+    """The dialect that owns ``request``: the first to claim it, else by path prefix."""
+    claimed = next((d for d in DIALECTS if d.claims is not None and d.claims(request)), None)
+    return claimed or next((d for d in DIALECTS if d.owns(request)), None)
 
 
 def _render(request: Request, exc: Exception) -> Response:
-    dialect = dialect_for(request.url.path)
+    dialect = dialect_for(request)
     if dialect is not None:
         return dialect.render_error(exc)
     if isinstance(exc, RouteNotFound):
@@ -69,7 +68,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version=__version__,
         description="Self-hosted virtual try-on: five vendor APIs, wire-compatible.",
         lifespan=lifespan,
+        docs_url=None,  # served by fitroom.api.docs, without a CDN
+        redoc_url=None,
     )
+    docs.mount(app)
     app.state.settings = settings
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=_render)
 
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         return await runtime.health()
 
     app.include_router(files.router)
+    app.include_router(playground.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
     return app

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from starlette.requests import Request
 from starlette.responses import Response
 
 from fitroom.images.limits import ImageLimits
@@ -59,3 +60,11 @@ class Dialect:
     limits: ImageLimits
     price_per_image: int = 1
     webhook_body: Callable[[JobView], dict[str, Any]] | None = None
+    # For a path two vendors share: whether this request is this dialect's, checked
+    # before any prefix.
+    claims: Callable[[Request], bool] | None = None
+
+    def owns(self, request: Request) -> bool:
+        if self.claims is not None and self.claims(request):
+            return True
+        return any(request.url.path.startswith(p) for p in self.prefixes)

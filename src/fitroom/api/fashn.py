@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, WithJsonSchema
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fitroom.api import pixelcut
 from fitroom.api.deps import get_service, require_key
 from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
@@ -36,6 +38,7 @@ from fitroom.errors import (
     ImageError,
     InputError,
     InsufficientCredits,
+    InvalidParameter,
     JobNotFound,
     NoGarmentFound,
     NoPersonFound,
@@ -115,6 +118,7 @@ _PHOTO_TYPES = {"auto": PhotoType.AUTO, "flat-lay": PhotoType.FLAT_LAY, "model":
 _EFFORTS = {"performance": Effort.FAST, "balanced": Effort.BALANCED, "quality": Effort.QUALITY}
 
 NumSamples = Annotated[int, *lenient_int_rules(1, 4)]
+AspectRatio = Annotated[str, Field(pattern=r"^\d{1,3}:\d{1,3}$", examples=["4:5"])]
 # Checked here for its form only; the sender applies the image URLs' address rules.
 WebhookUrl = Annotated[str, Field(pattern=r"^https?://", max_length=2048)]
 
@@ -133,22 +137,62 @@ class TryOnInputs(BaseModel):
     segmentation_free: LenientBool = True
 
 
+class TryOnMaxInputs(BaseModel):
+    """``tryon-max``: the same try-on engines; what they cannot honour (a prompt, a
+    resolution above the photo's, another aspect ratio) is reported as not applied."""
+
+    model_image: ImageRef
+    product_image: ImageRef
+    prompt: str = ""
+    resolution: Literal["1k", "2k", "4k"] = "1k"
+    aspect_ratio: AspectRatio | None = None
+    generation_mode: Literal["balanced", "quality"] = "balanced"
+    num_images: NumSamples = 1
+    seed: Seed = 42
+    output_format: Literal["png", "jpeg"] = "png"
+    return_base64: LenientBool = False
+
+
 class BackgroundRemoveInputs(BaseModel):
     image: ImageRef
     return_base64: LenientBool = False
 
 
-_INPUTS: dict[str, type[TryOnInputs | BackgroundRemoveInputs]] = {
+class ReframeInputs(BaseModel):
+    """``reframe``: a crop to ``aspect_ratio`` keeping the person whole (CPU, crop only)."""
+
+    image: ImageRef
+    aspect_ratio: AspectRatio
+    output_format: Literal["png", "jpeg"] = "png"
+    return_base64: LenientBool = False
+
+
+Inputs = TryOnInputs | TryOnMaxInputs | BackgroundRemoveInputs | ReframeInputs
+_INPUTS: dict[str, type[Inputs]] = {
     "tryon-v1.6": TryOnInputs,
+    "tryon-max": TryOnMaxInputs,
     "background-remove": BackgroundRemoveInputs,
+    "reframe": ReframeInputs,
 }
+# FASHN's other documented models: named so that the refusal can say what is offered.
+_NOT_OFFERED = (
+    "product-to-model",
+    "face-to-model",
+    "model-create",
+    "model-swap",
+    "background-change",
+    "image-to-video",
+    "edit",
+    "packshot",
+)
+_OFFERED = ", ".join(_INPUTS)
 
 
 class RunRequest(BaseModel):
     """A run. Its ``inputs`` depend on ``model_name``, so they are validated once the
     model is known: errors then name ``inputs.<field>`` rather than a union branch."""
 
-    model_name: Literal["tryon-v1.6", "background-remove"]
+    model_name: Annotated[str, Field(min_length=1, max_length=100, json_schema_extra={"enum": list(_INPUTS)})]
     inputs: Annotated[
         dict[str, Any],
         WithJsonSchema({"anyOf": [m.model_json_schema() for m in _INPUTS.values()]}),
@@ -156,24 +200,52 @@ class RunRequest(BaseModel):
     webhook_url: WebhookUrl | None = None
 
 
-def job_request(
-    run: RunRequest, webhook_url: str | None
-) -> tuple[JobSpec, dict[str, ImageInput]]:
-    """The canonical spec and images of a run."""
-    inputs = parse_body(_INPUTS[run.model_name], run.inputs, at=("inputs",))
-    if isinstance(inputs, BackgroundRemoveInputs):
-        spec = JobSpec(
-            kind=JobKind.BACKGROUND_REMOVE,
-            dialect="fashn",
-            # A cut-out is only a cut-out with its transparency.
-            options=TryOnOptions(output_format=OutputFormat.PNG),
-            return_base64=inputs.return_base64,
-            webhook_url=webhook_url,
+def _model_inputs(run: RunRequest) -> Inputs:
+    model = _INPUTS.get(run.model_name)
+    if model is None:
+        known = "one of FASHN's models that this server does not offer" if run.model_name in _NOT_OFFERED else (
+            "not a FASHN model"
         )
+        raise InvalidParameter(
+            f"model_name {run.model_name!r} is {known}; this server offers {_OFFERED}.", field="model_name"
+        )
+    return parse_body(model, run.inputs, at=("inputs",))
+
+
+def job_request(run: RunRequest, webhook_url: str | None) -> tuple[JobSpec, dict[str, ImageInput]]:
+    """The canonical spec and images of a run."""
+    inputs = _model_inputs(run)
+    common: dict[str, Any] = {"dialect": "fashn", "return_base64": inputs.return_base64, "webhook_url": webhook_url}
+    if isinstance(inputs, BackgroundRemoveInputs):
+        # A cut-out is only a cut-out with its transparency.
+        spec = JobSpec(kind=JobKind.BACKGROUND_REMOVE, options=TryOnOptions(output_format=OutputFormat.PNG), **common)
         return spec, {"image": ImageInput(inputs.image, "image", LIMITS)}
+    if isinstance(inputs, ReframeInputs):
+        options = TryOnOptions(
+            output_format=OutputFormat(inputs.output_format), extras={"aspect_ratio": inputs.aspect_ratio}
+        )
+        return JobSpec(kind=JobKind.REFRAME, options=options, **common), {
+            "image": ImageInput(inputs.image, "image", LIMITS)
+        }
+    if isinstance(inputs, TryOnMaxInputs):
+        extras: dict[str, Any] = {"resolution": inputs.resolution}
+        if inputs.prompt:
+            extras["prompt"] = inputs.prompt
+        if inputs.aspect_ratio is not None:
+            extras["aspect_ratio"] = inputs.aspect_ratio
+        options = TryOnOptions(
+            effort=Effort.QUALITY if inputs.generation_mode == "quality" else Effort.BALANCED,
+            num_outputs=inputs.num_images,
+            seed=inputs.seed,
+            output_format=OutputFormat(inputs.output_format),
+            extras=extras,
+        )
+        return JobSpec(kind=JobKind.CLOTHING, options=options, **common), {
+            "person": ImageInput(inputs.model_image, "model_image", LIMITS),
+            "garment": ImageInput(inputs.product_image, "product_image", LIMITS),
+        }
     spec = JobSpec(
         kind=JobKind.CLOTHING,
-        dialect="fashn",
         options=TryOnOptions(
             region=_REGIONS[inputs.category],
             photo_type=_PHOTO_TYPES[inputs.garment_photo_type],
@@ -186,8 +258,7 @@ def job_request(
                 "segmentation_free": inputs.segmentation_free,
             },
         ),
-        return_base64=inputs.return_base64,
-        webhook_url=webhook_url,
+        **common,
     )
     images = {
         "person": ImageInput(inputs.model_image, "model_image", LIMITS),
@@ -278,6 +349,26 @@ async def status(
     view = await service.get(id, key)
     headers = {CREDITS_HEADER: str(credits_used(view))} if view.state.is_final else None
     return JSONResponse(status_body(view), headers=headers)
+
+
+@router.get("/v1/credits")
+async def credits(
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> dict[str, Any]:
+    """The calling key's balance. The path is Pixelcut's too: a request that brings its
+    key as Pixelcut's clients do gets Pixelcut's body (docs/api.md §5.4, §6.5)."""
+    service.check_rate(key, "credits")
+    if pixelcut.claims(request):
+        return pixelcut.credits_body(key)
+    return credits_body(key)
+
+
+def credits_body(key: ApiKey) -> dict[str, Any]:
+    """FASHN's credits body: all of a key's balance is "on demand" here (no
+    subscriptions); ``null`` for a key without a limit."""
+    return {"credits": {"total": key.credits, "subscription": 0, "on_demand": key.credits}}
 
 
 dialect = Dialect(

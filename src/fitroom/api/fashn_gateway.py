@@ -152,7 +152,12 @@ def status_body(view: JobView) -> dict:
     }
 
 
-@router.post("/fashn-virtual-try-on-917/v1/fashn-virtual-try-on-request")
+# The gateway's pages show its FASHN paths with and without the -917 suffix: both work.
+PREFIXES = ("/fashn-virtual-try-on-917", "/fashn-virtual-try-on")
+
+
+@router.post(f"{PREFIXES[0]}/v1/fashn-virtual-try-on-request")
+@router.post(f"{PREFIXES[1]}/v1/fashn-virtual-try-on-request")
 async def submit(
     body: GatewayRequest,
     key: Annotated[ApiKey, Depends(require_key)],
@@ -170,7 +175,8 @@ async def submit(
     return {"status": "IN_QUEUE", "request_id": view.id}
 
 
-@router.post("/fashn-virtual-try-on-917/v1/fashn-virtual-try-on-request-result")
+@router.post(f"{PREFIXES[0]}/v1/fashn-virtual-try-on-request-result")
+@router.post(f"{PREFIXES[1]}/v1/fashn-virtual-try-on-request-result")
 async def poll(
     body: GatewayPoll,
     key: Annotated[ApiKey, Depends(require_key)],
@@ -182,7 +188,7 @@ async def poll(
 
 dialect = Dialect(
     name="fashn_gateway",
-    prefixes=("/fashn-virtual-try-on-917/",),
+    prefixes=tuple(f"{prefix}/" for prefix in PREFIXES),
     router=router,
     render_error=render_pixazo_error,
     status_body=status_body,

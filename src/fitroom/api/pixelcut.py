@@ -1,20 +1,20 @@
-"""Pixelcut's try-on (docs/api.md §5).
+"""Pixelcut's try-on and background removal (docs/api.md §5).
 
-One endpoint takes JSON or a multipart form, so it reads its body itself and dispatches
-on the content type; both become the same ``PixelcutRequest``. By default it answers
-only when the result is ready, up to a server-side cap, after which it hands out a job
-id to poll, as it does at once for ``wait_for_result=false``.
+Each endpoint takes JSON or a multipart form, so it reads its body itself and dispatches
+on the content type; both become the same request model. By default it answers only
+when the result is ready, up to a server-side cap, after which it hands out a job id to
+poll, as it does at once for ``wait_for_result=false``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -154,11 +154,13 @@ class PixelcutRequest(BaseModel):
 # The files a multipart body may carry, by the URL field each one replaces.
 _FILES = {"person_image": "person_image_url", "garment_image": "garment_image_url"}
 
+M = TypeVar("M", bound=BaseModel)
 
-def _openapi_body() -> dict[str, Any]:
-    fields = PixelcutRequest.model_json_schema()
+
+def _openapi_body(model: type[BaseModel], files: Mapping[str, str]) -> dict[str, Any]:
+    fields = model.model_json_schema()
     form = copy.deepcopy(fields)
-    for name in _FILES:
+    for name in files:
         form["properties"][name] = {"type": "string", "format": "binary"}
     return {
         "requestBody": {
@@ -171,13 +173,13 @@ def _openapi_body() -> dict[str, Any]:
     }
 
 
-async def read_request(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
-    """The fields and the uploaded files of a JSON or multipart body."""
+async def read_request(request: Request, model: type[M], files: Mapping[str, str]) -> tuple[M, dict[str, bytes]]:
+    """The fields (as ``model``) and the uploaded ``files`` of a JSON or multipart body."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type == "application/json":
-        return parse_body(PixelcutRequest, await _json_object(request)), {}
+        return parse_body(model, await _json_object(request)), {}
     if media_type == "multipart/form-data":
-        return await _form(request)
+        return await _form(request, model, files)
     raise UnsupportedContentType(
         "The content type of the request was not application/json or multipart/form-data."
     )
@@ -186,14 +188,16 @@ async def read_request(request: Request) -> tuple[PixelcutRequest, dict[str, byt
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.body())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidRequestBody("The request body is not valid JSON.") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers malformed JSON and integers longer than Python converts
+        # (4,300 digits); RecursionError, arrays or objects nested past the parser's depth.
+        raise InvalidRequestBody("The request body is not valid JSON (or is nested too deeply).") from None
     if not isinstance(data, dict):
         raise InvalidRequestBody("The request body must be a JSON object.")
     return data
 
 
-async def _form(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
+async def _form(request: Request, model: type[M], file_fields: Mapping[str, str]) -> tuple[M, dict[str, bytes]]:
     try:
         form = await request.form()
     except (HTTPException, MultiPartException):
@@ -203,7 +207,7 @@ async def _form(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
     files: dict[str, bytes] = {}
     try:
         for name, value in form.multi_items():
-            if name in _FILES:
+            if name in file_fields:
                 if not isinstance(value, UploadFile):
                     raise InvalidParameter(f"{name} must be a file.", field=name)
                 # A form whose file input was left empty sends an empty part: no file.
@@ -213,7 +217,7 @@ async def _form(request: Request) -> tuple[PixelcutRequest, dict[str, bytes]]:
                 fields[name] = value
     finally:
         await form.close()
-    return parse_body(PixelcutRequest, fields), files
+    return parse_body(model, fields), files
 
 
 def job_spec(body: PixelcutRequest) -> JobSpec:
@@ -307,7 +311,10 @@ _ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "/v1/try-on", openapi_extra=_openapi_body(), response_model=None, responses=_ACCEPTED_DOC
+    "/v1/try-on",
+    openapi_extra=_openapi_body(PixelcutRequest, _FILES),
+    response_model=None,
+    responses=_ACCEPTED_DOC,
 )
 async def try_on(
     request: Request,
@@ -315,12 +322,63 @@ async def try_on(
     service: Annotated[TryOnService, Depends(get_service)],
 ) -> Response:
     """Try a garment on a person; wait for the result unless told not to."""
-    body, files = await read_request(request)
+    body, files = await read_request(request, PixelcutRequest, _FILES)
     view = await service.submit(key, job_spec(body), job_images(body, files))
     if not body.wait_for_result:
         return _accepted(view)
     view = await service.wait(view.id, key, service.settings.pixelcut_wait_seconds)
     return finished_response(view) if view.state.is_final else _accepted(view)
+
+
+class RemoveBackgroundRequest(BaseModel):
+    """The remove-background fields. ``format`` png keeps transparency; jpg lays the
+    cut-out on white."""
+
+    image_url: ImageRef | None = None
+    format: Literal["png", "jpg"] = "png"
+    crop: LenientBool = False
+    margin: Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*(px|%)?\s*$", max_length=20)] | int = 0
+
+
+_REMOVE_BACKGROUND_FILES = {"image": "image_url"}
+
+
+@router.post(
+    "/v1/remove-background",
+    openapi_extra=_openapi_body(RemoveBackgroundRequest, _REMOVE_BACKGROUND_FILES),
+    response_model=None,
+    responses=_ACCEPTED_DOC,
+)
+async def remove_background(
+    request: Request,
+    key: Annotated[ApiKey, Depends(require_key)],
+    service: Annotated[TryOnService, Depends(get_service)],
+) -> Response:
+    """The subject (a person or a product) cut out; waits for the result."""
+    body, files = await read_request(request, RemoveBackgroundRequest, _REMOVE_BACKGROUND_FILES)
+    if "image" in files:
+        image = ImageInput(files["image"], "image", LIMITS)
+    elif body.image_url is not None:
+        image = ImageInput(body.image_url, "image_url", LIMITS)
+    else:
+        raise MissingParameter("Missing required parameter: image_url or image", field="image_url")
+    spec = JobSpec(
+        kind=JobKind.BACKGROUND_REMOVE,
+        dialect="pixelcut",
+        options=TryOnOptions(
+            output_format=OutputFormat.PNG if body.format == "png" else OutputFormat.JPEG,
+            crop=body.crop,
+            extras={"margin": str(body.margin)} if body.crop else {},
+        ),
+    )
+    view = await service.submit(key, spec, {"image": image})
+    view = await service.wait(view.id, key, service.settings.pixelcut_wait_seconds)
+    return finished_response(view) if view.state.is_final else _accepted(view)
+
+
+def credits_body(key: ApiKey) -> dict[str, Any]:
+    """``GET /v1/credits`` as Pixelcut answers it; ``null`` for a key without a limit."""
+    return {"credits": key.credits}
 
 
 @router.get("/v1/try-on/job/{job_id}")
@@ -333,9 +391,22 @@ async def job_status(
     return status_body(await service.get(job_id, key))
 
 
+def claims(request: Request) -> bool:
+    """``/v1/credits`` is both FASHN's and Pixelcut's: a request that brings its key the
+    way Pixelcut's clients do (``X-API-KEY``, no bearer token) is Pixelcut's."""
+    return (
+        request.url.path == CREDITS_PATH
+        and "x-api-key" in request.headers
+        and not request.headers.get("authorization", "").lower().startswith("bearer ")
+    )
+
+
+CREDITS_PATH = "/v1/credits"
+
 dialect = Dialect(
     name="pixelcut",
-    prefixes=("/v1/try-on",),
+    prefixes=("/v1/try-on", "/v1/remove-background"),
+    claims=claims,
     router=router,
     render_error=render_error,
     status_body=status_body,

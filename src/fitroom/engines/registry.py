@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "fitroom.engines.cpu.clothing",
     "fitroom.engines.cpu.glasses",
     "fitroom.engines.cpu.cutout",
+    "fitroom.engines.cpu.reframe",
     "fitroom.engines.fashn_vton.engine",
 )
 

@@ -100,9 +100,16 @@ def _check_sides(width: int, height: int, limits: ImageLimits, *, field: str | N
         )
 
 
+# Pillow's modes for one channel of more than 8 bits. Its RGB conversion clips them at
+# 255 instead of scaling, which turns a 16-bit greyscale photo solid white.
+_DEEP_GREY = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
+
+
 def _pixels(image: Image.Image, *, keep_alpha: bool) -> np.ndarray:
     image.load()
     upright = ImageOps.exif_transpose(image)
+    if upright.mode in _DEEP_GREY:
+        upright = _to_8_bit_grey(upright)
     if not upright.has_transparency_data:
         return np.asarray(upright.convert("RGB"))
     rgba = upright.convert("RGBA")
@@ -112,3 +119,17 @@ def _pixels(image: Image.Image, *, keep_alpha: bool) -> np.ndarray:
     # pixels (often black); a garment cut-out is meant to be seen on white.
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+
+
+def _to_8_bit_grey(image: Image.Image) -> Image.Image:
+    """A deep greyscale image scaled to 8 bits: 16-bit data (and 32-bit integers that
+    hold it, as TIFF gives them) by its full range, floats taken as 0..1 when they are."""
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F" and values.size and values.max() <= 1.0:
+        top = 1.0
+    elif values.size and values.max() > 255:
+        top = 65535.0
+    else:
+        top = 255.0
+    grey = np.clip(np.round(values / top * 255.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey, mode="L")

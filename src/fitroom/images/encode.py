@@ -15,8 +15,8 @@ from PIL import Image
 
 from fitroom.options import OutputFormat
 
-_CONTENT_TYPES = {OutputFormat.JPEG: "image/jpeg", OutputFormat.PNG: "image/png"}
-_EXTENSIONS = {OutputFormat.JPEG: "jpg", OutputFormat.PNG: "png"}
+_CONTENT_TYPES = {OutputFormat.JPEG: "image/jpeg", OutputFormat.PNG: "image/png", OutputFormat.WEBP: "image/webp"}
+_EXTENSIONS = {OutputFormat.JPEG: "jpg", OutputFormat.PNG: "png", OutputFormat.WEBP: "webp"}
 
 
 def encode(array: np.ndarray, fmt: OutputFormat, *, quality: int = 92) -> bytes:
@@ -34,6 +34,8 @@ def encode(array: np.ndarray, fmt: OutputFormat, *, quality: int = 92) -> bytes:
             white = Image.new("RGBA", image.size, (255, 255, 255, 255))
             image = Image.alpha_composite(white, image)
         image.convert("RGB").save(out, format="JPEG", quality=quality)
+    elif fmt == OutputFormat.WEBP:
+        image.save(out, format="WEBP", quality=quality, method=4)
     else:
         image.save(out, format="PNG")
     return out.getvalue()

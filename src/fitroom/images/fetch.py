@@ -152,8 +152,9 @@ class UrlFetcher:
             # The address is not echoed: it would tell a prober what internal names
             # resolve to.
             raise UrlRefused(
-                "the URL points to a private or internal address, which this server does "
-                "not connect to",
+                f"the URL's host {host} is a private or internal address, which this server does not connect "
+                f"to; to allow it, the server's operator can add it to FITROOM_URL_ALLOWLIST "
+                f"(e.g. FITROOM_URL_ALLOWLIST={host}), or send the image as base64 instead",
                 field=field,
             )
         return addresses[0]

@@ -18,14 +18,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fitroom.engines import registry
 from fitroom.engines.base import Engine, EngineRequest, EngineResult
 from fitroom.errors import FitroomError
 from fitroom.images.decode import decode
 from fitroom.images.encode import content_type, encode, extension
 from fitroom.images.limits import ImageLimits
+from fitroom.images.resize import RESOLUTIONS, fit_long_side
 from fitroom.jobs.model import JobSpec
-from fitroom.options import JobKind, OutputFormat
+from fitroom.logs import quiet_native_logs_for_good
 from fitroom.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ def init_process(engine_name: str, device: str, settings_json: dict[str, Any]) -
     global _settings
     _die_with_parent()
     settings = Settings(**settings_json)
+    quiet_native_logs_for_good(not settings.engine_logs)
     if settings.engine_niceness > 0:
         os.nice(settings.engine_niceness)
     _settings = settings
@@ -147,8 +151,8 @@ def _outcome(
     if isinstance(result, FitroomError):
         return Failure(result.code, result.message)
     fmt = spec.options.output_format
-    if spec.kind is JobKind.BACKGROUND_REMOVE:
-        fmt = OutputFormat.PNG  # a cut-out is transparency; JPEG would flatten it
+    metadata = dict(result.metadata)
+    images = _resolution(result.images, spec, metadata)
     outputs = [
         EncodedOutput(
             data=encode(array, fmt),
@@ -157,11 +161,32 @@ def _outcome(
             width=int(array.shape[1]),
             height=int(array.shape[0]),
         )
-        for array in result.images
+        for array in images
     ]
-    metadata = dict(result.metadata)
     metadata["engine"] = engine.name
     metadata["engine_seconds"] = seconds
     if batch > 1:
         metadata["batch_size"] = batch
     return Outcome(outputs=outputs, metadata=metadata)
+
+
+def _resolution(images: list[np.ndarray], spec: JobSpec, metadata: dict[str, Any]) -> list[np.ndarray]:
+    """Honour a named output resolution (FASHN's ``resolution``) by shrinking results
+    larger than it; one above the result's own size is reported as not applied, since
+    results are never upscaled."""
+    name = spec.options.extras.get("resolution")
+    if name not in RESOLUTIONS:
+        return images
+    side = RESOLUTIONS[name]
+    applied = dict(metadata.get("applied", {}))
+    not_applied = dict(metadata.get("not_applied", {}))
+    not_applied.pop("resolution", None)
+    largest = max((max(image.shape[:2]) for image in images), default=0)
+    if largest < side:
+        not_applied["resolution"] = (
+            f"{name} is above the result's own resolution ({largest} px on the longer side); results are not upscaled"
+        )
+    else:
+        applied["resolution"] = name
+    metadata.update(applied=applied, not_applied=not_applied)
+    return [fit_long_side(image, side) for image in images]

@@ -19,6 +19,7 @@ from PIL import Image
 
 from fitroom.errors import (
     BlobNotFound,
+    ImageError,
     InsufficientCredits,
     JobNotFound,
     Unauthenticated,
@@ -26,7 +27,7 @@ from fitroom.errors import (
 from fitroom.images.decode import DecodedImage
 from fitroom.images.encode import data_uri
 from fitroom.images.limits import ImageLimits
-from fitroom.images.loader import ImageLoader
+from fitroom.images.loader import ImageLoader, LoadedImage
 from fitroom.jobs.keys import ApiKey, KeyStore
 from fitroom.jobs.lanes import LaneStore
 from fitroom.jobs.model import JobSpec, JobState, JobView, OutputView, new_job_id
@@ -40,6 +41,10 @@ from fitroom.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
+# What each input is for, in an image error's message.
+_ROLES = {"person": "the person photo", "garment": "the garment photo", "glasses": "the glasses photo"}
+# FASHN's published limit on its credits endpoint, per key.
+CREDITS_RATE, CREDITS_PERIOD_SECONDS = 30, 10.0
 # How long the service trusts its last reading of which engines running workers serve.
 _LANES_TTL_SECONDS = 1.0
 
@@ -96,27 +101,45 @@ class TryOnService:
 
     # --- keys and limits -----------------------------------------------------------------
 
-    async def authenticate(self, raw: str | None) -> ApiKey:
-        """The key behind ``raw``; ``Unauthenticated`` if missing, unknown or revoked."""
+    async def authenticate(self, raw: str | None, address: str | None = None) -> ApiKey:
+        """The key behind ``raw``; ``Unauthenticated`` if missing, unknown or revoked.
+
+        Wrong keys are counted per client ``address`` in a bucket the size of the poll
+        bucket: guessing keys, or a client stuck on a revoked one, meets a 429 soon."""
         if not raw:
             raise Unauthenticated("Invalid or missing authentication")
-        return await anyio.to_thread.run_sync(self.keys.verify, raw)
+        try:
+            return await anyio.to_thread.run_sync(self.keys.verify, raw)
+        except Unauthenticated:
+            self.check_address_rate(address, "bad-key")
+            raise
 
-    async def authenticate_for_polling(self, raw: str | None) -> ApiKey | None:
+    async def authenticate_for_polling(self, raw: str | None, address: str | None = None) -> ApiKey | None:
         """Polling may come without a key (the vendors' own examples send none) unless
-        ``FITROOM_POLLING_REQUIRES_KEY`` is set; a key that is sent must be valid."""
+        ``FITROOM_POLLING_REQUIRES_KEY`` is set; a key that is sent must be valid.
+        Keyless polls count against the client address's poll bucket instead."""
         if raw is None and not self.settings.polling_requires_key:
+            self.check_address_rate(address, "poll")
             return None
-        return await self.authenticate(raw)
+        return await self.authenticate(raw, address)
 
-    def _check_rate(self, key: ApiKey, group: str) -> None:
+    def check_address_rate(self, address: str | None, group: str) -> None:
+        """Take a token from the client address's bucket for ``group``, the size of the
+        per-key poll bucket; raises ``RateLimited`` when it is empty."""
+        s = self.settings
+        self.limiter.check(f"address:{address or 'unknown'}:{group}", s.poll_rate, s.poll_period_seconds)
+
+    def check_rate(self, key: ApiKey, group: str) -> None:
+        """Take a token from ``key``'s bucket for ``group`` (submit, poll, credits), or
+        raise ``RateLimited``: the key's own rates, else the server's; the credits
+        endpoint has FASHN's fixed limit."""
         s = self.settings
         if group == "submit":
-            rate = key.submit_rate or s.submit_rate
-            period = key.submit_period or s.submit_period_seconds
+            rate, period = key.submit_rate or s.submit_rate, key.submit_period or s.submit_period_seconds
+        elif group == "poll":
+            rate, period = key.poll_rate or s.poll_rate, key.poll_period or s.poll_period_seconds
         else:
-            rate = key.poll_rate or s.poll_rate
-            period = key.poll_period or s.poll_period_seconds
+            rate, period = CREDITS_RATE, CREDITS_PERIOD_SECONDS
         self.limiter.check(f"{key.id}:{group}", rate, period)
 
     def cost(self, dialect: str, num_outputs: int) -> int:
@@ -135,7 +158,7 @@ class TryOnService:
         refusal at the final atomic insert (credits, concurrency) removes the stored
         inputs again: a refused request leaves nothing behind.
         """
-        self._check_rate(key, "submit")
+        self.check_rate(key, "submit")
         cost = self.cost(spec.dialect, spec.options.num_outputs)
         engine = spec.engine or self.router.engine_for(spec.dialect, spec.kind)
         spec = spec.model_copy(update={"cost": cost, "engine": engine})
@@ -144,9 +167,7 @@ class TryOnService:
         if key.credits is not None and key.credits < cost:
             raise InsufficientCredits("Insufficient credits available")
 
-        loaded = await asyncio.gather(
-            *(self.loader.load(i.value, i.limits, field=i.field) for i in images.values())
-        )
+        loaded = await asyncio.gather(*(self._load(name, item) for name, item in images.items()))
         job_id = new_job_id()
         blobs: dict[str, str] = {}
 
@@ -173,13 +194,23 @@ class TryOnService:
         self.notifier.job_queued()
         return view
 
+    async def _load(self, name: str, item: ImageInput) -> LoadedImage:
+        """Load one image; an error names the field as the client sent it and what it
+        is for (``garm_img (the garment photo): ...``), so the fix is obvious."""
+        try:
+            return await self.loader.load(item.value, item.limits, field=item.field)
+        except ImageError as exc:
+            role = _ROLES.get(name)
+            where = f"{item.field} ({role})" if role else item.field
+            raise type(exc)(f"{where}: {exc.message}", field=item.field) from None
+
     # --- read -----------------------------------------------------------------------------
 
     async def get(self, job_id: str, key: ApiKey | None) -> JobView:
         """The job as ``key`` may see it. With no key (keyless polling), the 128-bit id
         is the capability. Another key's job is ``JobNotFound``, as is an unknown id."""
         if key is not None:
-            self._check_rate(key, "poll")
+            self.check_rate(key, "poll")
         if not _plausible(job_id):
             raise JobNotFound("Job not found")
 

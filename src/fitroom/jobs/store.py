@@ -594,3 +594,37 @@ class JobStore:
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result) == 1
+
+    # --- operator views -----------------------------------------------------------------
+
+    def recent(self, limit: int = 50) -> list[JobRecord]:
+        """The newest ``limit`` jobs, newest first (the operator view's job list)."""
+        with self._reading() as session:
+            rows = session.scalars(
+                sa.select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
+            )
+            return [_record(row) for row in rows]
+
+    def usage_by_key(self) -> dict[str, tuple[int, int]]:
+        """Key id -> (jobs, credits spent) over the jobs still retained. A job's cost counts
+        as spent unless it was refunded; keys without jobs are absent."""
+        spent = sa.func.sum(sa.case((JobRow.refunded.is_(False), JobRow.cost), else_=0))
+        with self._reading() as session:
+            rows = session.execute(
+                sa.select(JobRow.key_id, sa.func.count(), spent).group_by(JobRow.key_id)
+            ).all()
+        return {key_id: (count, int(total or 0)) for key_id, count, total in rows}
+
+    def active_by_engine(self) -> dict[str, dict[JobState, int]]:
+        """Engine -> how many of its jobs are queued and running (both states present);
+        engines with neither are absent."""
+        with self._reading() as session:
+            rows = session.execute(
+                sa.select(JobRow.engine, JobRow.state, sa.func.count())
+                .where(JobRow.state.in_(_ACTIVE))
+                .group_by(JobRow.engine, JobRow.state)
+            ).all()
+        depths: dict[str, dict[JobState, int]] = {}
+        for engine, state, count in rows:
+            depths.setdefault(engine, {JobState.QUEUED: 0, JobState.RUNNING: 0})[JobState(state)] = count
+        return depths

@@ -21,8 +21,10 @@ from fitroom.jobs.terms import DialectTerms
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 4
-BACKOFF_SECONDS = (0, 2, 8, 30)
+# The first delivery and, as FASHN does, up to 5 retries within about 5 minutes: the
+# waits before attempts 2 to 6 add up to 5 min 10 s.
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (0, 10, 30, 60, 90, 120)
 
 Post = Callable[[str, dict[str, Any]], Awaitable[int]]
 
@@ -35,16 +37,18 @@ class WebhookSender:
         view: Callable[[JobRecord], JobView],
         dialects: Mapping[str, DialectTerms],
         post: Post,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.jobs = jobs
         self.view = view
         self.dialects = dialects
         self.post = post
+        self.clock = clock
         self._not_before: dict[str, datetime] = {}
 
     async def deliver_pending(self) -> None:
         records = await anyio.to_thread.run_sync(self.jobs.pending_webhooks, 20)
-        now = datetime.now(UTC)
+        now = self.clock()
         for record in records:
             if self._not_before.get(record.id, now) > now:
                 continue

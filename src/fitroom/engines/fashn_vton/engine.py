@@ -50,6 +50,8 @@ NOT_FOR_VTON = {
 NOT_FOR_VTON_EXTRAS = {
     "moderation_level": "this server does no content moderation",
     "force_dc": "one model serves every category",
+    "prompt": "the model takes no text",
+    "aspect_ratio": "the result keeps the person photo's aspect ratio",
 }
 
 
@@ -197,7 +199,13 @@ class FashnVtonEngine(Engine):
         }
         defaults = TryOnOptions()
         not_applied = {key: why for key, why in NOT_FOR_VTON.items() if getattr(options, key) != getattr(defaults, key)}
-        not_applied.update({key: why for key, why in NOT_FOR_VTON_EXTRAS.items() if key in options.extras})
+        not_applied.update(
+            {
+                key: NOT_FOR_VTON_EXTRAS.get(key, "not used by this engine")
+                for key in options.extras
+                if key not in ("steps", "segmentation_free")
+            }
+        )
         if region is Region.OUTERWEAR:
             not_applied["outerwear"] = "the model has no outerwear category; it was tried on as a top"
         if not segmentation_free:

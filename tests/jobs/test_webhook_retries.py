@@ -1,0 +1,79 @@
+"""Webhook delivery retries as FASHN's do: up to 5 retries within about 5 minutes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from fitroom.jobs.keys import KeyStore
+from fitroom.jobs.model import JobView
+from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.jobs.webhooks import WebhookSender
+from tests.helpers import FakeClock, Submit
+
+
+@dataclass(frozen=True)
+class Terms:
+    name: str = "fashn"
+    price_per_image: int = 1
+
+    @staticmethod
+    def status_body(view: JobView) -> dict[str, Any]:
+        return {"id": view.id}
+
+    @property
+    def webhook_body(self) -> Any:
+        return self.status_body
+
+
+def view(record: JobRecord) -> JobView:
+    return JobView(id=record.id, state=record.state, spec=record.spec, created_at=record.created_at)
+
+
+def test_a_failing_webhook_is_tried_6_times_over_about_5_minutes(
+    job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
+) -> None:
+    key, _ = key_store.create("hooks")
+    job = submit(key, webhook_url="https://example.com/hook")
+    job_store.fail(job.id, None, code="canceled", message="stop")
+    sent: list[datetime] = []
+
+    async def post(url: str, body: dict[str, Any]) -> int:
+        sent.append(clock.now)
+        return 503
+
+    sender = WebhookSender(jobs=job_store, view=view, dialects={"fashn": Terms()}, post=post, clock=clock)
+    for _ in range(400):  # one delivery pass a second for 400 s
+        anyio.run(sender.deliver_pending)
+        clock.advance(1)
+
+    assert len(sent) == 6  # the first delivery and 5 retries
+    span = (sent[-1] - sent[0]).total_seconds()
+    assert 280 <= span <= 330, span
+    record = job_store.get(job.id)
+    assert (record.webhook_state, record.webhook_attempts) == ("failed", 6)
+
+
+def test_a_webhook_that_succeeds_on_a_retry_is_delivered_once(
+    job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
+) -> None:
+    key, _ = key_store.create("hooks")
+    job = submit(key, webhook_url="https://example.com/hook")
+    job_store.fail(job.id, None, code="canceled", message="stop")
+    answers = iter([500, 500, 200])
+    sent = 0
+
+    async def post(url: str, body: dict[str, Any]) -> int:
+        nonlocal sent
+        sent += 1
+        return next(answers)
+
+    sender = WebhookSender(jobs=job_store, view=view, dialects={"fashn": Terms()}, post=post, clock=clock)
+    for _ in range(200):
+        anyio.run(sender.deliver_pending)
+        clock.advance(1)
+    assert sent == 3
+    assert job_store.get(job.id).webhook_state == "delivered"
