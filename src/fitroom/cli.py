@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -126,6 +128,16 @@ def serve(
             help="Engine processes per CPU lane; -1 = one per core, 0 = API only (no lanes) (env FITROOM_WORKERS)."
         ),
     ] = None,
+    api_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="API processes on the port; more than 1 needs FITROOM_REDIS_URL (env FITROOM_API_WORKERS).",
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Redis for rate limits shared across processes (env FITROOM_REDIS_URL).")
+    ] = None,
     engines: Engines = None,
     route: Routes = None,
 ) -> None:
@@ -135,15 +147,24 @@ def serve(
     from fitroom.api.app import create_app
     from fitroom.runtime import Stores
 
-    settings = _settings(
-        host=host,
-        port=port,
-        data_dir=data_dir,
-        database_url=database_url,
-        workers=workers,
-        engines=engines,
-        routes=",".join(route) if route else None,
-    )
+    overrides = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "workers": workers,
+        "api_workers": api_workers,
+        "redis_url": redis_url,
+        "engines": engines,
+        "routes": ",".join(route) if route else None,
+    }
+    settings = _settings(**overrides)
+    if settings.api_workers > 1 and not settings.redis_url:
+        err.print(
+            "[red]cannot start[/red]: with --api-workers above 1, each process would count rate limits on its "
+            "own and allow N times the documented rate; set FITROOM_REDIS_URL (or --redis-url) to share them"
+        )
+        raise typer.Exit(2)
     _check_lanes(settings, run_workers=settings.worker_count > 0)
     stores = Stores.open(settings)
     try:
@@ -163,7 +184,60 @@ def serve(
             f"fitroom keys create --name NAME --data-dir {settings.data_dir}",
             flush=True,
         )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if settings.api_workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=settings.access_log,
+        )
+        return
+    # Several API processes: uvicorn forks them, each building the app from the
+    # environment (so the flags go there), serving the API only. The lanes run once per
+    # machine, in one process of their own beside them.
+    os.environ.update(_environment(overrides))
+    lanes = None
+    if settings.worker_count > 0:
+        lanes = multiprocessing.get_context("spawn").Process(
+            target=_lanes_process, args=(settings.model_dump(mode="json"),), name="fitroom-lanes"
+        )
+        lanes.start()
+    try:
+        uvicorn.run(
+            "fitroom.api.app:create_api_app",
+            factory=True,
+            workers=settings.api_workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=settings.access_log,
+        )
+    finally:
+        if lanes is not None:
+            lanes.terminate()
+            lanes.join(timeout=30)
+
+
+def _environment(overrides: dict[str, Any]) -> dict[str, str]:
+    """``FITROOM_*`` variables for flags given on the command line."""
+    env = {}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(value)
+        env[f"FITROOM_{name.upper()}"] = str(value)
+    return env
+
+
+def _lanes_process(settings_json: dict[str, Any]) -> None:
+    """The lanes of ``serve --api-workers N``: a worker in a process of its own, which
+    dies with the server."""
+    from fitroom.jobs.execute import _die_with_parent
+
+    _die_with_parent()
+    _run_worker(Settings(**settings_json), announce=False)
 
 
 @app.command()
@@ -177,22 +251,28 @@ def worker(
 ) -> None:
     """Run jobs only, one lane per engine, sharing the database and storage with
     `fitroom serve --workers 0`."""
-    from fitroom.api.dialects import DIALECTS
-    from fitroom.runtime import Runtime
-
     settings = _settings(data_dir=data_dir, database_url=database_url, workers=slots, engines=engines)
     if settings.worker_count <= 0:
         err.print("[red]cannot start[/red]: a worker needs at least one engine process (--slots 1 or more)")
         raise typer.Exit(2)
     _check_lanes(settings, run_workers=True)
+    _run_worker(settings, announce=True)
+
+
+def _run_worker(settings: Settings, *, announce: bool) -> None:
+    """A worker until interrupted: lanes, janitor, no API."""
+    from fitroom.api.dialects import DIALECTS
+    from fitroom.runtime import Runtime
 
     async def main() -> None:
         runtime = await Runtime.start(settings, dialects=DIALECTS, run_workers=True)
         assert runtime.worker is not None
-        lanes = ", ".join(
-            f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})" for lane in runtime.worker.lanes
-        )
-        err.print(f"worker {runtime.worker.id} running lanes: {lanes or 'none'}; data: {settings.data_dir}")
+        if announce:
+            lanes = ", ".join(
+                f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})"
+                for lane in runtime.worker.lanes
+            )
+            err.print(f"worker {runtime.worker.id} running lanes: {lanes or 'none'}; data: {settings.data_dir}")
         try:
             await asyncio.gather(*runtime.tasks)
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,15 @@ import anyio
 import sqlalchemy
 
 from fitroom import __version__
+from fitroom.engines import registry
 from fitroom.images.loader import ImageLoader
 from fitroom.jobs.db import make_engine, migrate
 from fitroom.jobs.janitor import Janitor
 from fitroom.jobs.keys import KeyStore
 from fitroom.jobs.lanes import LaneStore
+from fitroom.jobs.model import JobState
 from fitroom.jobs.notify import JobNotifier
-from fitroom.jobs.ratelimit import MemoryRateLimiter
+from fitroom.jobs.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from fitroom.jobs.service import TryOnService
 from fitroom.jobs.store import JobStore
 from fitroom.jobs.terms import DialectTerms
@@ -37,6 +40,8 @@ from fitroom.storage.local import LocalStorage
 from fitroom.storage.signing import UrlSigner
 
 log = logging.getLogger(__name__)
+
+HEALTH_COUNTS_TTL_SECONDS = 1.0
 
 
 @dataclass
@@ -78,7 +83,15 @@ class Runtime:
     service: TryOnService
     loader: ImageLoader
     worker: Worker | None = None
-    tasks: list[asyncio.Task] = field(default_factory=list)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _counts: tuple[float, dict[JobState, int]] = (float("-inf"), {})
+    _counting: asyncio.Future[None] | None = None
+
+    def _count(self) -> None:
+        try:
+            self._counts = (time.monotonic(), self.jobs.counts())
+        finally:
+            self._counting = None
 
     @property
     def keys(self) -> KeyStore:
@@ -105,10 +118,15 @@ class Runtime:
         (every ready engine when unset). Raises ``EngineUnavailable`` when a named engine
         cannot run here, and ``ValueError`` for routes that name no engine able to serve."""
         # Checked first: a bad engine name or route must stop the start before anything runs.
-        plans = plan_lanes(settings, settings.engines) if run_workers and settings.worker_count > 0 else []
+        # Importing the engine modules takes a second or more: not on the event loop.
+        await anyio.to_thread.run_sync(registry.load, settings.engine_modules)
+        plans = []
+        if run_workers and settings.worker_count > 0:
+            plans = await anyio.to_thread.run_sync(plan_lanes, settings, settings.engines)
         stores = await anyio.to_thread.run_sync(Stores.open, settings)
         notifier = JobNotifier()
-        loader = ImageLoader.from_settings(settings)
+        # Building the HTTP client loads the TLS trust store: a tenth of a second.
+        loader = await anyio.to_thread.run_sync(ImageLoader.from_settings, settings)
         by_name = {d.name: d for d in dialects}
         service = TryOnService(
             settings,
@@ -116,7 +134,7 @@ class Runtime:
             jobs=stores.jobs,
             storage=stores.storage,
             loader=loader,
-            limiter=MemoryRateLimiter(),
+            limiter=RedisRateLimiter(settings.redis_url) if settings.redis_url else MemoryRateLimiter(),
             notifier=notifier,
             lanes=stores.lanes,
             dialects=by_name,
@@ -132,6 +150,7 @@ class Runtime:
             storage=stores.storage,
             deliver_webhooks=webhooks.deliver_pending,
             on_requeue=notifier.job_queued,
+            on_purged=service.forget,
         )
         runtime.tasks.append(asyncio.create_task(janitor.run(), name="janitor"))
         if plans:
@@ -153,11 +172,20 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.loader.aclose()
+        await self.service.limiter.aclose()
         self.stores.close()
 
     async def health(self) -> dict[str, Any]:
-        counts = await anyio.to_thread.run_sync(self.jobs.counts)
-        served = await anyio.to_thread.run_sync(self.service.served)
+        # Counting the jobs table costs a scan: a second-old count serves every probe.
+        now = time.monotonic()
+        if now - self._counts[0] > HEALTH_COUNTS_TTL_SECONDS:
+            if self._counting is None:  # one count for every probe waiting on it
+                self._counting = asyncio.ensure_future(anyio.to_thread.run_sync(self._count))
+            await asyncio.shield(self._counting)
+        counts = self._counts[1]
+        served = self.service.served_cached()
+        if served is None:
+            served = await anyio.to_thread.run_sync(self.service.served)
         return {
             "status": "ok",
             "version": __version__,

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         None, description="Base of the URLs handed to clients; default http://HOST:PORT."
     )
     max_body_bytes: int = Field(40 * 1024 * 1024, description="Requests larger than this are refused.")
+    access_log: bool = Field(
+        False, description="Log every request (uvicorn's access log); off, it costs a poll a sixth of its CPU."
+    )
+    api_workers: int = Field(
+        1, description="API processes serving the port (serve); more than 1 needs FITROOM_REDIS_URL for shared limits."
+    )
 
     # --- workers ------------------------------------------------------------------------
     workers: int = Field(
@@ -80,6 +86,11 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(0.2, description="How often an idle worker looks for jobs.")
 
     # --- keys, limits, credits ------------------------------------------------------------
+    redis_url: str | None = Field(
+        None,
+        description="redis://host:port/db: rate limits shared by every API process and server; "
+        "without it each process counts on its own.",
+    )
     polling_requires_key: bool = Field(
         False, description="Make the two keyless Pixazo polling endpoints require a key."
     )

@@ -87,7 +87,13 @@ def test_each_poll_issues_fresh_urls(served):
 def test_retention_deletes_rows_and_blobs(served):
     client, app, job_id, body = served
     runtime = app.state.runtime
-    janitor = Janitor(runtime.stores.settings, jobs=runtime.jobs, lanes=runtime.stores.lanes, storage=runtime.storage)
+    janitor = Janitor(
+        runtime.stores.settings,
+        jobs=runtime.jobs,
+        lanes=runtime.stores.lanes,
+        storage=runtime.storage,
+        on_purged=runtime.service.forget,
+    )
     assert janitor.purge(now=datetime.now(UTC)) == 0  # nothing is old yet
     purged = janitor.purge(now=datetime.now(UTC) + timedelta(hours=73))
     assert purged >= 1

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 import threading
+from typing import Any
 
 import pytest
 
 from fitroom.errors import RateLimited
-from fitroom.jobs.ratelimit import MemoryRateLimiter
+from fitroom.jobs.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from tests.redis_server import throwaway_redis
 
 
 class ManualClock:
@@ -122,3 +127,52 @@ def test_threads_share_one_budget(limiter: MemoryRateLimiter) -> None:
 def test_nonsense_limits_are_refused(limiter: MemoryRateLimiter) -> None:
     with pytest.raises(ValueError):
         limiter.check("k", 0, 10)
+
+
+# --- shared in Redis ------------------------------------------------------------------------
+
+def test_redis_buckets_are_shared_by_every_limiter(redis_url: str) -> None:
+    """Two limiters (two server processes) draw on one bucket: the rate holds for both."""
+    bucket = f"test-{secrets.token_hex(4)}:submit"
+    results = []
+
+    async def run() -> None:
+        first, second = RedisRateLimiter(redis_url), RedisRateLimiter(redis_url)
+        try:
+            for limiter in (first, second, first, second, first):
+                try:
+                    await limiter.take(bucket, 3, 60)
+                    results.append("ok")
+                except RateLimited as exc:
+                    results.append(f"429 {exc.retry_after}")
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    asyncio.run(run())
+    assert results[:3] == ["ok", "ok", "ok"]
+    assert results[3:] == ["429 20", "429 20"]  # one token every 60/3 s
+
+
+def test_without_redis_requests_are_limited_per_process_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    async def run(url: str, proc: Any) -> list[str]:
+        limiter = RedisRateLimiter(url)
+        seen = []
+        try:
+            await limiter.take("k:poll", 2, 10)
+            proc.kill()
+            proc.wait()
+            for _ in range(3):  # Redis is gone: the process's own buckets answer, no error
+                try:
+                    await limiter.take("k:poll", 2, 10)
+                    seen.append("ok")
+                except RateLimited:
+                    seen.append("429")
+        finally:
+            await limiter.aclose()
+        return seen
+
+    with caplog.at_level(logging.WARNING), throwaway_redis() as (url, proc):
+        seen = asyncio.run(run(url, proc))
+    assert seen == ["ok", "ok", "429"]
+    assert any("limiting per process" in record.getMessage() for record in caplog.records)

@@ -16,13 +16,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from fitroom import __version__
 from fitroom.api import docs, files, playground
 from fitroom.api.bodylimit import BodyLimitMiddleware
 from fitroom.api.dialect import Dialect, RouteNotFound
 from fitroom.api.dialects import DIALECTS
+from fitroom.api.responses import JSON
 from fitroom.api.validation import to_input_error
 from fitroom.errors import BodyTooLarge, FitroomError, InvalidRequestBody
 from fitroom.runtime import Runtime
@@ -42,10 +43,10 @@ def _render(request: Request, exc: Exception) -> Response:
     if dialect is not None:
         return dialect.render_error(exc)
     if isinstance(exc, RouteNotFound):
-        return JSONResponse({"error": "Not found"}, status_code=exc.status_code)
+        return JSON({"error": "Not found"}, status_code=exc.status_code)
     if isinstance(exc, FitroomError):
-        return JSONResponse({"error": exc.code, "message": exc.message}, status_code=400)
-    return JSONResponse({"error": "Internal server error"}, status_code=500)
+        return JSON({"error": exc.code, "message": exc.message}, status_code=400)
+    return JSON({"error": "Internal server error"}, status_code=500)
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -109,4 +110,15 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(playground.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
+    docs.declare_security(
+        app,
+        prefixes=tuple(prefix for dialect in DIALECTS for prefix in dialect.prefixes),
+        keyless=frozenset(path for dialect in DIALECTS for path in dialect.keyless_paths),
+    )
     return app
+
+
+def create_api_app() -> FastAPI:
+    """The API alone, configured from the environment: what each process of
+    ``fitroom serve --api-workers N`` runs (the lanes run beside them, once)."""
+    return create_app(Settings(), run_workers=False)

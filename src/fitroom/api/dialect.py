@@ -63,6 +63,8 @@ class Dialect:
     # For a path two vendors share: whether this request is this dialect's, checked
     # before any prefix.
     claims: Callable[[Request], bool] | None = None
+    # Paths that answer without a key too (the Pixazo polling endpoints, docs/api.md §1.2).
+    keyless_paths: tuple[str, ...] = ()
 
     def owns(self, request: Request) -> bool:
         if self.claims is not None and self.claims(request):

@@ -8,6 +8,7 @@ without internet (most servers this runs on) they are blank. The same assets shi
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -15,6 +16,42 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
+
+_KEY = "A Fitroom API key (fr_...); any one of the three ways works on every endpoint."
+# The three ways a key arrives (``fitroom.api.auth``), as OpenAPI security schemes, so that
+# "Authorize" knows them and "Try it out" sends one.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "X-API-KEY": {"type": "apiKey", "in": "header", "name": "X-API-KEY", "description": _KEY},
+    "Ocp-Apim-Subscription-Key": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Ocp-Apim-Subscription-Key",
+        "description": _KEY,
+    },
+    "Bearer": {"type": "http", "scheme": "bearer", "description": _KEY},
+}
+
+
+def declare_security(app: FastAPI, prefixes: tuple[str, ...], keyless: frozenset[str]) -> None:
+    """Add the key schemes to the OpenAPI document: every operation under ``prefixes``
+    takes a key; those in ``keyless`` may also come without one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        anyone: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith(prefixes):
+                continue
+            for operation in operations.values():
+                operation["security"] = [*anyone, {}] if path in keyless else anyone
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise it
 
 
 def mount(app: FastAPI) -> None:

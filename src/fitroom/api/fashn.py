@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from fitroom.api import pixelcut
-from fitroom.api.deps import get_service, require_key
+from fitroom.api.deps import KeyDep, ServiceDep
 from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
@@ -31,6 +31,7 @@ from fitroom.api.fields import (
     parse_body,
     waiting_note,
 )
+from fitroom.api.responses import JSON
 from fitroom.errors import (
     ConcurrencyLimited,
     EngineUnavailable,
@@ -49,7 +50,7 @@ from fitroom.errors import (
 from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState, JobView
-from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.jobs.service import ImageInput
 from fitroom.options import (
     Effort,
     JobKind,
@@ -76,7 +77,7 @@ router = APIRouter(tags=["fashn"], responses=error_responses(FashnError))
 def _out_of_credits(exc: InsufficientCredits) -> Response:
     # FASHN answers 429, which the SDK would retry; no wait brings credits back, so tell
     # it not to. Retry-After is there because every 429 of ours has one.
-    return JSONResponse(
+    return JSON(
         {"error": "OutOfCredits", "message": exc.message},
         status_code=429,
         headers={"Retry-After": "3600", "x-should-retry": "false"},
@@ -327,14 +328,14 @@ def credits_used(view: JobView) -> int:
 @router.post("/v1/run")
 async def run(
     body: RunRequest,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
+    key: KeyDep,
+    service: ServiceDep,
     webhook_url: Annotated[WebhookUrl | None, Query()] = None,
-) -> JSONResponse:
+) -> JSON:
     """Start a prediction. The SDK sends ``webhook_url`` in the query; the body's works too."""
     spec, images = job_request(body, body.webhook_url or webhook_url)
     view = await service.submit(key, spec, images)
-    return JSONResponse(
+    return JSON(
         {"id": view.id, "error": None}, headers={CREDITS_HEADER: str(credits_used(view))}
     )
 
@@ -342,27 +343,27 @@ async def run(
 @router.get("/v1/status/{id}")
 async def status(
     id: str,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> JSONResponse:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """A prediction's status; its outputs once completed, its error once it failed."""
     view = await service.get(id, key)
     headers = {CREDITS_HEADER: str(credits_used(view))} if view.state.is_final else None
-    return JSONResponse(status_body(view), headers=headers)
+    return JSON(status_body(view), headers=headers)
 
 
 @router.get("/v1/credits")
 async def credits(
     request: Request,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict[str, Any]:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """The calling key's balance. The path is Pixelcut's too: a request that brings its
     key as Pixelcut's clients do gets Pixelcut's body (docs/api.md §5.4, §6.5)."""
-    service.check_rate(key, "credits")
+    await service.check_rate(key, "credits")
     if pixelcut.claims(request):
-        return pixelcut.credits_body(key)
-    return credits_body(key)
+        return JSON(pixelcut.credits_body(key))
+    return JSON(credits_body(key))
 
 
 def credits_body(key: ApiKey) -> dict[str, Any]:

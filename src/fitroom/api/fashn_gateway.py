@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from fitroom.api.deps import get_service, require_key
+from fitroom.api.deps import KeyDep, ServiceDep
 from fitroom.api.dialect import Dialect, lookup
 from fitroom.api.fashn import LIMITS
 from fitroom.api.fields import (
@@ -24,6 +24,7 @@ from fitroom.api.fields import (
     lenient_int_rules,
     waiting_note,
 )
+from fitroom.api.responses import JSON
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
 from fitroom.errors import (
     FitroomError,
@@ -34,9 +35,8 @@ from fitroom.errors import (
     NoPersonFound,
     RegionNotVisible,
 )
-from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState, JobView
-from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.jobs.service import ImageInput
 from fitroom.options import (
     Effort,
     JobKind,
@@ -160,9 +160,9 @@ PREFIXES = ("/fashn-virtual-try-on-917", "/fashn-virtual-try-on")
 @router.post(f"{PREFIXES[1]}/v1/fashn-virtual-try-on-request")
 async def submit(
     body: GatewayRequest,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """Queue a FASHN try-on."""
     view = await service.submit(
         key,
@@ -172,18 +172,18 @@ async def submit(
             "garment": ImageInput(body.garment_image, "garment_image", LIMITS),
         },
     )
-    return {"status": "IN_QUEUE", "request_id": view.id}
+    return JSON({"status": "IN_QUEUE", "request_id": view.id})
 
 
 @router.post(f"{PREFIXES[0]}/v1/fashn-virtual-try-on-request-result")
 @router.post(f"{PREFIXES[1]}/v1/fashn-virtual-try-on-request-result")
 async def poll(
     body: GatewayPoll,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """A job's state; its images and metadata once completed."""
-    return status_body(await service.get(body.request_id, key))
+    return JSON(status_body(await service.get(body.request_id, key)))
 
 
 dialect = Dialect(

@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJsonSchema
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from fitroom.api.responses import JSON
 from fitroom.api.validation import to_input_error
 from fitroom.errors import FitroomError, RateLimited
 from fitroom.jobs.model import JobState, JobView
@@ -158,4 +159,4 @@ def error_response(
 ) -> Response:
     """A JSON error; a ``RateLimited`` error adds the ``Retry-After`` it carries."""
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return JSON(body, status_code=status_code, headers=headers)

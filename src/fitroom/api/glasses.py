@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from fitroom.api.deps import get_service, polling_key, require_key
+from fitroom.api.deps import KeyDep, PollingKeyDep, ServiceDep
 from fitroom.api.dialect import Dialect
 from fitroom.api.fields import (
     ImageRef,
@@ -16,11 +16,11 @@ from fitroom.api.fields import (
     lenient_int_rules,
     waiting_note,
 )
+from fitroom.api.responses import JSON
 from fitroom.api.rvton import PIXAZO_ERRORS, render_pixazo_error
 from fitroom.images.limits import MB, ImageLimits
-from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState, JobView
-from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.jobs.service import ImageInput
 from fitroom.options import JobKind, OutputFormat, TryOnOptions
 
 router = APIRouter(tags=["glasses"], responses=PIXAZO_ERRORS)
@@ -43,9 +43,7 @@ def job_spec(body: GlassesRequest) -> JobSpec:
     return JobSpec(
         kind=JobKind.GLASSES,
         dialect="glasses",
-        options=TryOnOptions(
-            num_outputs=body.num_images, output_format=OutputFormat(body.output_format)
-        ),
+        options=TryOnOptions(num_outputs=body.num_images, output_format=OutputFormat(body.output_format)),
     )
 
 
@@ -99,28 +97,30 @@ def status_body(view: JobView) -> dict:
 @router.post("/glass-virtual-try-on/v1/api/glass-virtual-tryon")
 async def submit(
     body: GlassesRequest,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """Queue a glasses try-on."""
     view = await service.submit(key, job_spec(body), job_images(body))
-    return {
-        "success": True,
-        "request_id": view.id,
-        "status": "submitted",
-        "message": "Request submitted",
-    }
+    return JSON(
+        {
+            "success": True,
+            "request_id": view.id,
+            "status": "submitted",
+            "message": "Request submitted",
+        }
+    )
 
 
 @router.post("/glass-virtual-try-on-polling/api/glass-virtual-tryon-result")
 async def poll(
     body: GlassesPoll,
-    key: Annotated[ApiKey | None, Depends(polling_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: PollingKeyDep,
+    service: ServiceDep,
+) -> JSON:
     """A job's state and images. Like r-vton's, this Pixazo polling endpoint takes a
     bare id as the capability unless the server requires keys."""
-    return status_body(await service.get(body.request_id, key))
+    return JSON(status_body(await service.get(body.request_id, key)))
 
 
 dialect = Dialect(
@@ -130,4 +130,5 @@ dialect = Dialect(
     render_error=render_pixazo_error,
     status_body=status_body,
     limits=LIMITS,
+    keyless_paths=("/glass-virtual-try-on-polling/api/glass-virtual-tryon-result",),
 )

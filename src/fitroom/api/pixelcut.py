@@ -13,14 +13,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from fitroom.api.deps import get_service, require_key
+from fitroom.api.deps import KeyDep, ServiceDep
 from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
@@ -32,6 +32,7 @@ from fitroom.api.fields import (
     parse_body,
     waiting_note,
 )
+from fitroom.api.responses import JSON
 from fitroom.errors import (
     BodyTooLarge,
     DecompressionBomb,
@@ -58,7 +59,7 @@ from fitroom.errors import (
 from fitroom.images.limits import MB, ImageLimits
 from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState, JobView
-from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.jobs.service import ImageInput
 from fitroom.options import JobKind, OutputFormat, Region, TryOnOptions
 
 # --- errors -------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def status_body(view: JobView) -> dict:
 
 
 def _accepted(view: JobView) -> Response:
-    return JSONResponse(
+    return JSON(
         {"job_id": view.id},
         status_code=202,
         headers={"Location": f"/v1/try-on/job/{view.id}"},
@@ -293,7 +294,7 @@ def finished_response(view: JobView) -> Response:
     would have got had we known at once (unknown_foreground for a person or garment
     the engine could not find), or else as a 500 internal_error."""
     if view.state is JobState.SUCCEEDED:
-        return JSONResponse({"result_url": view.outputs[0].url})
+        return JSON({"result_url": view.outputs[0].url})
     error = failure(view)
     status = 500 if error["error_code"] == "internal_error" else 400
     return error_response({"error": error["message"], "error_code": error["error_code"]}, status)
@@ -318,8 +319,8 @@ _ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
 )
 async def try_on(
     request: Request,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
+    key: KeyDep,
+    service: ServiceDep,
 ) -> Response:
     """Try a garment on a person; wait for the result unless told not to."""
     body, files = await read_request(request, PixelcutRequest, _FILES)
@@ -351,8 +352,8 @@ _REMOVE_BACKGROUND_FILES = {"image": "image_url"}
 )
 async def remove_background(
     request: Request,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
+    key: KeyDep,
+    service: ServiceDep,
 ) -> Response:
     """The subject (a person or a product) cut out; waits for the result."""
     body, files = await read_request(request, RemoveBackgroundRequest, _REMOVE_BACKGROUND_FILES)
@@ -384,11 +385,11 @@ def credits_body(key: ApiKey) -> dict[str, Any]:
 @router.get("/v1/try-on/job/{job_id}")
 async def job_status(
     job_id: str,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """A job's state; its result URL once completed, its error once failed."""
-    return status_body(await service.get(job_id, key))
+    return JSON(status_body(await service.get(job_id, key)))
 
 
 def claims(request: Request) -> bool:

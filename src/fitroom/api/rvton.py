@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from fitroom.api.deps import get_service, polling_key, require_key
+from fitroom.api.deps import KeyDep, PollingKeyDep, ServiceDep
 from fitroom.api.dialect import Dialect, RouteNotFound, lookup
 from fitroom.api.fields import (
     ImageRef,
@@ -26,6 +26,7 @@ from fitroom.api.fields import (
     lenient_int_rules,
     waiting_note,
 )
+from fitroom.api.responses import JSON
 from fitroom.errors import (
     FitroomError,
     InputError,
@@ -35,9 +36,8 @@ from fitroom.errors import (
     Unauthenticated,
 )
 from fitroom.images.limits import MB, ImageLimits
-from fitroom.jobs.keys import ApiKey
 from fitroom.jobs.model import JobSpec, JobState, JobView
-from fitroom.jobs.service import ImageInput, TryOnService
+from fitroom.jobs.service import ImageInput
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
 
 # --- errors, shared by the three Pixazo dialects ------------------------------------------
@@ -170,9 +170,9 @@ def status_body(view: JobView) -> dict:
 @router.post("/virtual-tryon/v1/r-vton")
 async def submit(
     body: RvtonRequest,
-    key: Annotated[ApiKey, Depends(require_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: KeyDep,
+    service: ServiceDep,
+) -> JSON:
     """Queue a clothing try-on; the answer carries the id to poll with."""
     view = await service.submit(
         key,
@@ -182,18 +182,18 @@ async def submit(
             "garment": ImageInput(body.garm_img, "garm_img", LIMITS),
         },
     )
-    return {"id": view.id}
+    return JSON({"id": view.id})
 
 
 @router.post("/vton-polling/v1/r-vton-get-image")
 async def poll(
     body: RvtonPoll,
-    key: Annotated[ApiKey | None, Depends(polling_key)],
-    service: Annotated[TryOnService, Depends(get_service)],
-) -> dict:
+    key: PollingKeyDep,
+    service: ServiceDep,
+) -> JSON:
     """A job's state and, once succeeded, its result URL. The vendor's examples poll
     without a key, so a valid id alone is enough unless the server requires keys."""
-    return status_body(await service.get(body.id, key))
+    return JSON(status_body(await service.get(body.id, key)))
 
 
 dialect = Dialect(
@@ -203,4 +203,5 @@ dialect = Dialect(
     render_error=render_pixazo_error,
     status_body=status_body,
     limits=LIMITS,
+    keyless_paths=("/vton-polling/v1/r-vton-get-image",),
 )

@@ -57,6 +57,11 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         url,
         # Workers and request handlers share the pool across threads.
         connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000},
+        # As many connections as the thread pool has threads (anyio's 40): with the default
+        # 5, a burst of requests opened and closed overflow connections, each paying the
+        # PRAGMAs below.
+        pool_size=40,
+        max_overflow=10,
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -76,12 +81,11 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
         # that reads and then writes (charge credits after counting jobs) can fail with
         # SQLITE_BUSY on the upgrade instead of waiting, and two such transactions could both
         # act on the same read. SQLite has one writer anyway, so this costs little for
-        # writes; reads (marked by ``read_only``) begin deferred, as WAL lets them run
-        # beside the writer instead of queueing for its lock, sleeping in SQLite's busy
-        # handler for up to a second under load.
-        if connection.get_execution_options().get(_READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
+        # writes. Reads (marked by ``read_only``) open no transaction at all: each of their
+        # statements reads a consistent snapshot by itself, and under WAL runs beside the
+        # writer instead of queueing for its lock (sleeping in SQLite's busy handler for up
+        # to a second under load), and skips a BEGIN and a ROLLBACK per poll.
+        if not connection.get_execution_options().get(_READ_ONLY):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

@@ -32,6 +32,7 @@ class Janitor:
         storage: Storage,
         deliver_webhooks: Callable[[], Awaitable[None]] | None = None,
         on_requeue: Callable[[], None] | None = None,
+        on_purged: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
@@ -39,6 +40,7 @@ class Janitor:
         self.storage = storage
         self.deliver_webhooks = deliver_webhooks
         self.on_requeue = on_requeue
+        self.on_purged = on_purged
 
     def reap(self) -> tuple[int, int]:
         """Expired leases: back to the queue, or failed with a reason after the last try."""
@@ -56,6 +58,8 @@ class Janitor:
             for job_id in ids:  # blobs first: a row without blobs is harmless, not the reverse
                 self.storage.delete_prefix(job_prefix(job_id))
             total += self.jobs.delete(ids)
+            if self.on_purged is not None:
+                self.on_purged(ids)
         self.lanes.prune()
         return total
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import anyio
 from PIL import Image
@@ -41,10 +42,19 @@ from fitroom.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # What each input is for, in an image error's message.
 _ROLES = {"person": "the person photo", "garment": "the garment photo", "glasses": "the glasses photo"}
 # FASHN's published limit on its credits endpoint, per key.
 CREDITS_RATE, CREDITS_PERIOD_SECONDS = 30, 10.0
+# How long a verified key is trusted without asking the store again, and how many are kept.
+_VERIFIED_TTL_SECONDS = 1.0
+_VERIFIED_MAX = 10_000
+# How long a poll's reading of a job serves the next polls, and how many are kept.
+_RECENT_FINAL_SECONDS = 5.0
+_RECENT_ACTIVE_SECONDS = 0.5
+_RECENT_MAX = 10_000
 # How long the service trusts its last reading of which engines running workers serve.
 _LANES_TTL_SECONDS = 1.0
 
@@ -98,6 +108,11 @@ class TryOnService:
         self.dialects = dialects
         self.router = Router(settings, dialects)
         self._served: tuple[float, dict[str, int]] = (float("-inf"), {})
+        self._verified: dict[str, tuple[float, ApiKey]] = {}  # raw key -> (trusted until, key)
+        # job id -> (kept until, record, view unless it must be rebuilt): see ``_remember``
+        self._recent: dict[str, tuple[float, JobRecord, JobView | None]] = {}
+        self._reads: dict[str, asyncio.Future[tuple[JobRecord | None, JobView | None]]] = {}
+        self._verifying: dict[str, asyncio.Future[ApiKey]] = {}
 
     # --- keys and limits -----------------------------------------------------------------
 
@@ -108,28 +123,38 @@ class TryOnService:
         bucket: guessing keys, or a client stuck on a revoked one, meets a 429 soon."""
         if not raw:
             raise Unauthenticated("Invalid or missing authentication")
+        cached = self._verified.get(raw)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
         try:
-            return await anyio.to_thread.run_sync(self.keys.verify, raw)
+            key = await self._single_flight(self._verifying, raw, self.keys.verify)
         except Unauthenticated:
-            self.check_address_rate(address, "bad-key")
+            await self.check_address_rate(address, "bad-key")
             raise
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified = {r: entry for r, entry in self._verified.items() if entry[0] > now}
+        # A key is trusted for a second: a client's polls skip the store, and a revoked
+        # key is refused within that second.
+        self._verified[raw] = (now + _VERIFIED_TTL_SECONDS, key)
+        return key
 
     async def authenticate_for_polling(self, raw: str | None, address: str | None = None) -> ApiKey | None:
         """Polling may come without a key (the vendors' own examples send none) unless
         ``FITROOM_POLLING_REQUIRES_KEY`` is set; a key that is sent must be valid.
         Keyless polls count against the client address's poll bucket instead."""
         if raw is None and not self.settings.polling_requires_key:
-            self.check_address_rate(address, "poll")
+            await self.check_address_rate(address, "poll")
             return None
         return await self.authenticate(raw, address)
 
-    def check_address_rate(self, address: str | None, group: str) -> None:
+    async def check_address_rate(self, address: str | None, group: str) -> None:
         """Take a token from the client address's bucket for ``group``, the size of the
         per-key poll bucket; raises ``RateLimited`` when it is empty."""
         s = self.settings
-        self.limiter.check(f"address:{address or 'unknown'}:{group}", s.poll_rate, s.poll_period_seconds)
+        await self.limiter.take(f"address:{address or 'unknown'}:{group}", s.poll_rate, s.poll_period_seconds)
 
-    def check_rate(self, key: ApiKey, group: str) -> None:
+    async def check_rate(self, key: ApiKey, group: str) -> None:
         """Take a token from ``key``'s bucket for ``group`` (submit, poll, credits), or
         raise ``RateLimited``: the key's own rates, else the server's; the credits
         endpoint has FASHN's fixed limit."""
@@ -140,7 +165,7 @@ class TryOnService:
             rate, period = key.poll_rate or s.poll_rate, key.poll_period or s.poll_period_seconds
         else:
             rate, period = CREDITS_RATE, CREDITS_PERIOD_SECONDS
-        self.limiter.check(f"{key.id}:{group}", rate, period)
+        await self.limiter.take(f"{key.id}:{group}", rate, period)
 
     def cost(self, dialect: str, num_outputs: int) -> int:
         """Credits a job costs: the dialect's price per image times the images asked for."""
@@ -158,7 +183,7 @@ class TryOnService:
         refusal at the final atomic insert (credits, concurrency) removes the stored
         inputs again: a refused request leaves nothing behind.
         """
-        self.check_rate(key, "submit")
+        await self.check_rate(key, "submit")
         cost = self.cost(spec.dialect, spec.options.num_outputs)
         engine = spec.engine or self.router.engine_for(spec.dialect, spec.kind)
         spec = spec.model_copy(update={"cost": cost, "engine": engine})
@@ -210,17 +235,61 @@ class TryOnService:
         """The job as ``key`` may see it. With no key (keyless polling), the 128-bit id
         is the capability. Another key's job is ``JobNotFound``, as is an unknown id."""
         if key is not None:
-            self.check_rate(key, "poll")
+            await self.check_rate(key, "poll")
         if not _plausible(job_id):
             raise JobNotFound("Job not found")
 
-        def read() -> JobView:  # one trip to the thread pool for the row and its view
-            record = self.jobs.get(job_id)
-            if record is None or (key is not None and record.key_id != key.id):
+        now = time.monotonic()
+        cached = self._recent.get(job_id)
+        if cached is not None and cached[0] > now:
+            record, view = cached[1], cached[2]
+            if key is not None and record.key_id != key.id:
                 raise JobNotFound("Job not found")
-            return self.view(record)
+            if view is not None:
+                return view
+            if not record.spec.return_base64:  # signing fresh URLs needs no I/O
+                return self.view(record)
 
-        return await anyio.to_thread.run_sync(read)
+        found, fresh = await self._single_flight(self._reads, job_id, self._read)
+        if found is None or fresh is None or (key is not None and found.key_id != key.id):
+            raise JobNotFound("Job not found")
+        return fresh
+
+    def _read(self, job_id: str) -> tuple[JobRecord | None, JobView | None]:
+        """One trip to the thread pool for the row and its view."""
+        record = self.jobs.get(job_id)
+        if record is None:
+            return None, None
+        view = self.view(record)
+        self._remember(record, view)
+        return record, view
+
+    async def _single_flight(self, pending: dict[str, asyncio.Future[T]], name: str, read: Callable[[str], T]) -> T:
+        """``read(name)`` in the thread pool, shared by every request that asks for the same
+        ``name`` meanwhile: when a cached entry expires under load, one read refreshes it,
+        rather than every client's at once."""
+        future = pending.get(name)
+        if future is None:
+            future = asyncio.ensure_future(anyio.to_thread.run_sync(read, name))
+            pending[name] = future
+            future.add_done_callback(lambda _: pending.pop(name, None))
+        return await asyncio.shield(future)
+
+    def forget(self, job_ids: list[str]) -> None:
+        """Drop what polls remembered of these jobs (deleted by retention)."""
+        for job_id in job_ids:
+            self._recent.pop(job_id, None)
+
+    def _remember(self, record: JobRecord, view: JobView) -> None:
+        """Keep what a poll read for the next polls: a final job for a few seconds (it no
+        longer changes; a succeeded one keeps its record, so that each poll still signs
+        fresh URLs), a queued or running one for half a second (a client learns that it
+        ended at most that much later)."""
+        now = time.monotonic()
+        if len(self._recent) >= _RECENT_MAX:
+            self._recent = {job: entry for job, entry in self._recent.items() if entry[0] > now}
+        ttl = _RECENT_FINAL_SECONDS if record.state.is_final else _RECENT_ACTIVE_SECONDS
+        self._recent[record.id] = (now + ttl, record, None if record.state is JobState.SUCCEEDED else view)
 
     async def wait(self, job_id: str, key: ApiKey | None, timeout: float) -> JobView:
         """Wait until the job ends or ``timeout`` passes, holding no thread meanwhile:
@@ -236,6 +305,11 @@ class TryOnService:
                 return await anyio.to_thread.run_sync(self.view, record)
             await self.notifier.wait_for(job_id, min(remaining, 1.0))
 
+    def served_cached(self) -> dict[str, int] | None:
+        """``served()`` when its last reading is fresh enough to need no store read."""
+        read_at, served = self._served
+        return served if time.monotonic() - read_at <= _LANES_TTL_SECONDS else None
+
     def served(self) -> dict[str, int]:
         """Engine -> processes that running workers give it, read at most once a second."""
         read_at, served = self._served
@@ -248,7 +322,8 @@ class TryOnService:
     def view(self, record: JobRecord) -> JobView:
         """Canonical view of a stored job, with fresh signed URLs for its results."""
         position = eta = waiting = None
-        processes = self.served().get(record.engine, 0)
+        active = record.state in (JobState.QUEUED, JobState.RUNNING)
+        processes = self.served().get(record.engine, 0) if active else 0
         if record.state is JobState.QUEUED:
             position = self.jobs.queue_position(record)
             if processes == 0:

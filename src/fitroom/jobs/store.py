@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +44,7 @@ _MIN_REMAINING_SECONDS = 0.5
 _CLAIM_TRIES = 5
 
 _ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
+_BY_ID = sa.select(JobRow.__table__).where(JobRow.__table__.c.id == sa.bindparam("id"))
 _FINAL = tuple(state.value for state in JobState if state.is_final)
 _WEBHOOK_PENDING = "pending"
 
@@ -79,14 +82,20 @@ class JobRecord:
     webhook_attempts: int
 
 
-def _record(row: JobRow) -> JobRecord:
+def _record(row: Any) -> JobRecord:
+    """A record from an ORM ``JobRow`` or a Core row of the jobs table (whose metadata
+    column keeps its SQL name)."""
+    fields = row._mapping if isinstance(row, sa.Row) else None
+    meta = fields["metadata"] if fields is not None else row.meta
+    if fields is not None:
+        row = _Columns(fields)
     return JobRecord(
         id=row.id,
         key_id=row.key_id,
         dialect=row.dialect,
         kind=JobKind(row.kind),
         engine=row.engine,
-        spec=JobSpec.model_validate(row.spec),
+        spec=_spec(row.id, row.spec),
         inputs=dict(row.inputs),
         state=JobState(row.state),
         attempts=row.attempts,
@@ -99,12 +108,43 @@ def _record(row: JobRow) -> JobRecord:
         error_code=row.error_code,
         error_message=row.error_message,
         outputs=list(row.outputs),
-        metadata=dict(row.meta),
+        metadata=dict(meta),
         cost=row.cost,
         refunded=row.refunded,
         webhook_state=row.webhook_state,
         webhook_attempts=row.webhook_attempts,
     )
+
+
+class _Columns:
+    """Attribute access over a Core row's mapping."""
+
+    def __init__(self, mapping: Any) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[name]
+
+
+# A job's spec never changes once stored, and clients poll the same jobs again and again:
+# parsed specs are kept by job id rather than validated anew on every read.
+_SPECS: OrderedDict[str, JobSpec] = OrderedDict()
+_SPECS_MAX = 4096
+_specs_lock = threading.Lock()
+
+
+def _spec(job_id: str, data: dict[str, Any]) -> JobSpec:
+    with _specs_lock:
+        spec = _SPECS.get(job_id)
+        if spec is not None:
+            _SPECS.move_to_end(job_id)
+            return spec
+    spec = JobSpec.model_validate(data)
+    with _specs_lock:
+        _SPECS[job_id] = spec
+        while len(_SPECS) > _SPECS_MAX:
+            _SPECS.popitem(last=False)
+    return spec
 
 
 def _held_by(job_id: str, worker_id: str) -> list[sa.ColumnElement[bool]]:
@@ -204,9 +244,11 @@ class JobStore:
             return _record(row)
 
     def get(self, job_id: str) -> JobRecord | None:
-        with self._reading() as session:
-            row = session.get(JobRow, job_id)
-            return None if row is None else _record(row)
+        """One job, by its primary key. SQLAlchemy Core rather than the ORM: this is the
+        read every poll makes, and the ORM's identity map and unit of work buy it nothing."""
+        with self._reader.connect() as connection:
+            row = connection.execute(_BY_ID, {"id": job_id}).first()
+        return None if row is None else _record(row)
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job and refund it; False when it is no longer queued."""
@@ -226,6 +268,8 @@ class JobStore:
     ) -> JobRecord | None:
         """Claim the oldest queued job of ``engines`` (any engine when None) for
         ``worker_id``, or None when there is none."""
+        if not self._any_queued(engines):
+            return None
         for _ in range(_CLAIM_TRIES):
             with self._session() as session, session.begin():
                 # SKIP LOCKED lets concurrent workers on PostgreSQL pick different jobs
@@ -242,6 +286,15 @@ class JobStore:
                 if claimed is not None:
                     return claimed
         return None
+
+    def _any_queued(self, engines: Collection[str] | None) -> bool:
+        """Whether a job waits for ``engines``: a read, so that the idle lanes' look at the
+        queue every second takes no write lock (SQLite has one writer for everything)."""
+        query = sa.select(JobRow.id).where(JobRow.state == JobState.QUEUED.value)
+        if engines is not None:
+            query = query.where(JobRow.engine.in_(list(engines)))
+        with self._reading() as session:
+            return session.scalar(query.limit(1)) is not None
 
     def lease_batch(
         self,
@@ -389,6 +442,10 @@ class JobStore:
         """
         now = now or self._clock()
         requeued = failed = 0
+        lapsed = sa.select(JobRow.id).where(JobRow.state == JobState.RUNNING.value, JobRow.lease_expires_at < now)
+        with self._reading() as session:  # the common case, nothing to reap, takes no write lock
+            if session.scalar(lapsed.limit(1)) is None:
+                return 0, 0
         with self._session() as session, session.begin():
             expired = session.execute(
                 sa.select(JobRow.id, JobRow.attempts, JobRow.max_attempts)

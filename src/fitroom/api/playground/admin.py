@@ -69,7 +69,7 @@ async def overview(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     address = request.client.host if request.client else "unknown"
     try:
-        runtime.service.limiter.check(f"admin:{address}", ADMIN_RATE, ADMIN_PERIOD_SECONDS)
+        await runtime.service.limiter.take(f"admin:{address}", ADMIN_RATE, ADMIN_PERIOD_SECONDS)
     except RateLimited as exc:
         return _error(429, "Too many requests", exc.message, {"Retry-After": str(exc.retry_after)})
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
