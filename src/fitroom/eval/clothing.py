@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
+from fitroom.engines.cpu import clothing as clothing_engine
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.errors import EngineError
@@ -87,11 +88,14 @@ def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[
                 result = record.pop("result")
                 mask = record.pop("mask")
                 stem = f"{person_path.stem}__{garment_path.stem}"
-                summary = f"cov {record['coverage']:.2f} dE {record['colour_difference']:.1f}"
+                residue = record["residue"]
+                summary = f"cov {record['coverage']:.2f} dE {record['colour_difference']:.1f}" + (
+                    f" res {residue:.2f}" if residue is not None else ""
+                )
                 save_contact_sheet(
                     pairs_dir / f"{stem}.png",
-                    [[person_rgb, garment_rgb, result, mask]],
-                    [[person_path.name, garment_path.name, summary, "mask"]],
+                    [[person_rgb, garment_rgb, result, mask, _residue_picture(person_rgb, result, analysis)]],
+                    [[person_path.name, garment_path.name, summary, "mask", "old garment still showing (red)"]],
                 )
                 (pairs_dir / f"{stem}.json").write_text(json.dumps(record, indent=2))
                 row.append(result)
@@ -111,11 +115,23 @@ def run_clothing_eval(persons_dir: Path, garments_dir: Path, out: Path) -> dict[
         "median_preservation": _median([r["preservation"] for r in ok]),
         "median_colour_difference": _median([r["colour_difference"] for r in ok]),
         "median_time_ms": _median([r["time_ms"] for r in ok]),
+        # the old garment still showing, over tops and dresses (bottoms leave the top alone)
+        "median_residue_upper_full": _median(
+            [r["residue"] for r in ok if r["region"] != Region.LOWER.value and r["residue"] is not None]
+        ),
+        "residue_pairs_counted": sum(1 for r in ok if r["region"] != Region.LOWER.value and r["residue"] is not None),
+        "worst_residue": [
+            f"{r['person']}/{r['garment']}: {r['residue']:.3f}"
+            for r in sorted(
+                (r for r in ok if r["region"] != Region.LOWER.value and r["residue"] is not None),
+                key=lambda r: -r["residue"],
+            )[:8]
+        ],
         "old_garment_visible_share_of_pairs": (
             round(sum(r["old_garment_visible"] for r in ok) / len(ok), 3) if ok else None
         ),
-        "old_sleeves_repainted_share_of_pairs": (
-            round(sum(r["old_sleeves_repainted"] for r in ok) / len(ok), 3) if ok else None
+        "old_garment_removed_share_of_pairs": (
+            round(sum(r["old_garment_removed"] for r in ok) / len(ok), 3) if ok else None
         ),
         "sheet": str(out / "sheet.png"),
     }
@@ -146,10 +162,9 @@ def _run_pair(
         return record
     record["time_ms"] = round((time.perf_counter() - start) * 1000, 1)
     image = result.images[0]
-    mask_request = EngineRequest(
-        images={"person": person_rgb, "garment": garment_rgb}, options=options.model_copy(update={"mask_only": True})
-    )
-    mask = engine.run(mask_request).images[0][..., 0] > 127
+    mask_request = EngineRequest(images={"person": person_rgb, "garment": garment_rgb}, options=options)
+    # coverage is the new garment's; preservation is judged outside everything changed
+    mask, changed = clothing_engine.garment_and_change_masks(mask_request)
     chosen = Region(result.metadata["region"])
     analysis, _ = persons.analyze(person_rgb)
     g = garments.extract(garment_rgb, region=chosen, photo_type=PhotoType.AUTO, preprocess=True)
@@ -157,12 +172,30 @@ def _run_pair(
         region=chosen.value,
         photo_type=result.metadata["photo_type"],
         coverage=round(metrics.coverage(mask, metrics.body_zone(analysis, chosen)), 3),
-        preservation=round(metrics.preservation(person_rgb, image, mask), 3),
+        preservation=round(metrics.preservation(person_rgb, image, changed), 3),
         colour_difference=round(metrics.colour_difference(g.rgb, g.mask, image, mask), 2),
+        residue=_rounded(
+            metrics.old_garment_residue(person_rgb, image, analysis, metrics.dominant_colour(g.rgb, g.mask))
+        ),
         old_garment_visible=bool(result.metadata["old_garment_visible"]),
         old_garment_visible_share=result.metadata["old_garment_visible_share"],
-        old_sleeves_repainted=bool(result.metadata["old_sleeves_repainted_as_skin"]),
+        old_garment_removed=bool(result.metadata["old_garment_removed"]),
         result=image,
         mask=mask,
     )
     return record
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _residue_picture(person: np.ndarray, result: np.ndarray, analysis: persons.PersonAnalysis) -> np.ndarray:
+    """The result, greyed, with the old garment's pixels that still show in red and those
+    the try-on replaced in green: where to look for necklines, straps and sleeves."""
+    old, still = metrics.residue_map(person, result, analysis)
+    grey = result.mean(axis=2, keepdims=True).astype(np.uint8)
+    picture = np.repeat(grey, 3, axis=2) // 2 + 64
+    picture[old & ~still] = (40, 170, 60)
+    picture[still] = (230, 30, 30)
+    return picture

@@ -3,15 +3,20 @@ to download.
 
 One run, top to bottom:
 
-1. analyse the person (landmarks, silhouette; cached by content hash, see ``person``);
+1. analyse the person (landmarks, silhouette, what they wear now and what is under it;
+   cached by content hash, see ``person`` and ``wardrobe``); a product photo with a
+   face printed on it is refused as "no person found";
 2. cut out the garment and find its keypoints (``garment``);
-3. fit: the garment's torso goes through a thin-plate spline from its keypoints to the
-   body's (width taken from the silhouette, with a little ease), its sleeves or trouser
-   legs through a skeletal warp along the arms' or legs' landmarks (``fit``, ``warp``);
-4. composite: the person's shading is carried onto the garment (luminance ratio of a
-   fine and a coarse blur, so folds survive and the old garment's flat colour does not),
-   arms and hands stay in front where they are bare, the head is never touched, edges
-   are feathered, and everything outside the garment is left bit-identical.
+3. fit: the garment moves as one piece (``fit``, ``skinning``): the torso through a
+   thin-plate spline from its keypoints to the body's, each sleeve or trouser leg along
+   its limb's skeleton, blended across armholes and crotch so the parts stay joined;
+4. composite: the old garment is taken off where the new one leaves it showing (skin
+   synthesised from the person's own where the body is, the inpainted background where
+   it stood off the body), the person's shading is carried onto the garment (luminance
+   ratio of a fine and a coarse blur, so folds survive and the old garment's flat colour
+   does not), a soft contact shadow falls below its edges, bare arms and hands stay in
+   front, the head is never touched, edges are feathered, and everything outside what
+   changed is left bit-identical.
 
 A seed draws the fit (ease, length, hem flare), so variants of one request differ in how
 the garment sits, and the same seed gives the same pixels.
@@ -47,6 +52,8 @@ class Settings:
     feather: float
 
 
+SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off the skin at its edge
+
 EFFORT = {
     Effort.FAST: Settings(garment_side=400, grid=24, shading=0.0, cubic=False, feather=0.0),
     Effort.BALANCED: Settings(garment_side=560, grid=8, shading=0.8, cubic=False, feather=1.2),
@@ -76,17 +83,23 @@ def render(
     """One try-on: (image, try-on mask, facts). Pixels where the mask is 0 are the
     person's own, unchanged. All the work happens inside the garment's bounding box."""
     shape = (person_rgb.shape[0], person_rgb.shape[1])
-    body = Body.of(analysis, analysis.in_front)
+    # widths are the torso's: arms, bare or sleeved, are not measured with it
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
     pieces = fit_garment(g, body, fit, shape, grid=settings.grid, cubic=settings.cubic)
     boxes = [p.box for p in pieces]
-    bare = _old_sleeves(analysis, g.region)
-    if bare is not None:
-        ys, xs = np.nonzero(bare)
+    strip = _old_garment_to_remove(analysis, g.region)
+    if strip is not None and strip.any():
+        ys, xs = np.nonzero(strip)
         boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    else:
+        strip = None
     x0, y0, x1, y1 = union(boxes)
+    # the soft edges of what is repainted reach a few pixels past it
+    pad = 4
+    x0, y0, x1, y1 = max(x0 - pad, 0), max(y0 - pad, 0), min(x1 + pad, shape[1]), min(y1 + pad, shape[0])
     window = (slice(y0, y1), slice(x0, x1))
 
-    # Where the garment may go: the body plus a little ease, never the head; bare arms and
+    # Where the garment may go: the body plus a little ease, never the head; arms and
     # hands stay in front of the torso piece, hands in front of sleeves too.
     allowed = analysis.near[window].copy()
     # a skirt's hem swings past the legs
@@ -97,34 +110,19 @@ def render(
     torso_keep = allowed & ~analysis.in_front[window]
     limb_keep = allowed & ~analysis.hands[window]
 
-    torso = pieces[0]
-    tx0, ty0, tx1, ty1 = torso.box
     colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
     alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
-    sub = (slice(ty0 - y0, ty1 - y0), slice(tx0 - x0, tx1 - x0))
-    colour[sub] = torso.rgba[..., :3]
-    alpha[sub] = torso.rgba[..., 3] * torso_keep[sub]
-    for piece in pieces[1:]:  # limbs go over the torso
+    for piece in pieces:  # the torso first, limbs over it
         bx0, by0, bx1, by1 = piece.box
         sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
         a = piece.rgba[..., 3] * (limb_keep if piece.is_limb else torso_keep)[sub]
         under = alpha[sub] * (1.0 - a)
         total = a + under
-        colour[sub] = (
-            (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[..., None]
-        )
+        colour[sub] = (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[
+            ..., None
+        ]
         alpha[sub] = total
 
-    if bare is not None:
-        # Old sleeves the new garment leaves visible become bare arms: the face's skin
-        # colour under the garment layer (the shading below gives them the arm's form).
-        skin_alpha = cv2.GaussianBlur(bare[window].astype(np.float32), (0, 0), 1.5) * (1 - alpha)
-        total = alpha + skin_alpha
-        assert analysis.skin_colour is not None  # _old_sleeves finds none without it
-        colour = (
-            colour * alpha[..., None] + analysis.skin_colour.astype(np.float32) * skin_alpha[..., None]
-        ) / np.maximum(total, 1e-4)[..., None]
-        alpha = total
     if settings.feather > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
     alpha[alpha < 1 / 255] = 0
@@ -137,29 +135,82 @@ def render(
     garment_px = cv2.convertScaleAbs(colour)  # saturates to 0..255
     out = _white_background(person_rgb, analysis) if remove_background else person_rgb.copy()
     base = np.ascontiguousarray(out[window])
-    blended = cv2.blendLinear(garment_px, base, alpha, 1 - alpha)
-    # bit-exact outside the garment, whatever rounding did
-    out[window] = np.where(alpha[..., None] > 0, blended, base)
-    mask = np.zeros(shape, bool)
-    mask[window] = alpha > 0.5
-    return out, mask, {
-        **_old_garment(analysis, g.region, mask, body),
-        "old_sleeves_repainted_as_skin": bare is not None,
-    }
+    under_px, under_changed = _under_layer(base, analysis, strip, window, remove_background)
+    if settings.shading > 0:
+        under_px, shadow = _contact_shadow(under_px, alpha, analysis, window, body.shoulder_width)
+        under_changed |= shadow
+    blended = cv2.blendLinear(garment_px, under_px, alpha, 1 - alpha)
+    # bit-exact outside what the try-on changed, whatever rounding did
+    changed = (alpha > 0) | under_changed
+    out[window] = np.where(changed[..., None], blended, base)
+    garment_mask = np.zeros(shape, bool)
+    garment_mask[window] = alpha > 0.5
+    mask = garment_mask.copy()
+    mask[window] |= under_changed
+    return (
+        out,
+        mask,
+        {
+            **_old_garment(analysis, g.region, mask, body),
+            "old_garment_removed": strip is not None,
+            "garment_mask": garment_mask,
+        },
+    )
 
 
-def _old_sleeves(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray | None:
-    """Long sleeves on the lower arms, for a top or dress that replaces what the person
-    wears (not outerwear, which goes over it); ``None`` when the arms are bare or the
-    sleeves short."""
-    if region not in (Region.UPPER, Region.FULL) or analysis.skin_colour is None:
+def _old_garment_to_remove(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray | None:
+    """What the person wears that the new garment replaces: the top for a top, top and
+    bottom for a dress, the bottom for a bottom; nothing for outerwear, which goes over."""
+    wardrobe = analysis.wardrobe
+    if wardrobe is None or region is Region.OUTERWEAR:
         return None
-    assert analysis.skin is not None  # analyze() always maps the skin
-    sleeves = analysis.sleeve_zone & ~analysis.skin
-    sleeves = cv2.morphologyEx(sleeves.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
-    # Long sleeves cover nearly all of the zone; below that the "clothing" is mostly skin
-    # the chroma model missed, or a short sleeve's edge, and repainting would only blur it.
-    return sleeves if sleeves.sum() > 0.7 * analysis.sleeve_zone.sum() else None
+    if region is Region.LOWER:
+        return wardrobe.bottom
+    if region is Region.FULL:
+        return wardrobe.top | wardrobe.bottom
+    return wardrobe.top
+
+
+def _under_layer(
+    base: np.ndarray,
+    analysis: persons.PersonAnalysis,
+    strip: np.ndarray | None,
+    window: tuple[slice, slice],
+    remove_background: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The picture under the new garment: the person with the old garment taken off
+    (skin where the body is, background where the old garment stood off it), and where
+    that changed anything."""
+    if strip is None or analysis.wardrobe is None:
+        return base, np.zeros(base.shape[:2], bool)
+    wardrobe = analysis.wardrobe
+    body = wardrobe.body[window]
+    behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
+    replacement = np.where(body[..., None], wardrobe.skin[window], behind)
+    # a one-pixel soft seam where real skin or background meets the repainted part
+    cover = cv2.GaussianBlur(strip[window].astype(np.float32), (0, 0), 1.0)
+    cover[cover < 1 / 255] = 0
+    under = cv2.blendLinear(replacement, base, cover, 1 - cover)
+    return under, cover > 0
+
+
+def _contact_shadow(
+    under: np.ndarray, alpha: np.ndarray, analysis: persons.PersonAnalysis, window: tuple[slice, slice], sw: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A soft shadow the garment casts on the body just outside its edges (neckline,
+    armholes, hem): light comes from above, so it falls a little below the edge."""
+    reach = max(0.012 * sw, 1.0)
+    shifted = np.zeros_like(alpha)
+    drop = max(int(round(reach)), 1)
+    shifted[drop:] = alpha[:-drop]
+    shadow = cv2.GaussianBlur(shifted, (0, 0), reach) * (1 - alpha) * analysis.binary[window]
+    shadow *= SHADOW_STRENGTH
+    darkened = shadow > 1 / 255
+    if not darkened.any():
+        return under, darkened
+    factor = 1 - shadow
+    out = cv2.multiply(under.astype(np.float32), cv2.merge([factor, factor, factor]))
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), darkened
 
 
 def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) -> np.ndarray:
@@ -184,6 +235,32 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
     total = int(clothing.sum())
     share = float((clothing & ~mask).sum() / total) if total else 0.0
     return {"old_garment_visible": share > 0.08, "old_garment_visible_share": round(share, 3)}
+
+
+def _garment(request: EngineRequest, settings: Settings) -> garments.Garment:
+    """The request's garment, cut out as its options and the effort ask."""
+    options = request.options
+    return garments.extract(
+        request.images["garment"],
+        region=options.region,
+        photo_type=options.photo_type,
+        preprocess=options.preprocess_garment,
+        side=settings.garment_side,
+    )
+
+
+def garment_and_change_masks(request: EngineRequest) -> tuple[np.ndarray, np.ndarray]:
+    """For ``fitroom eval``: the first variant's garment mask (where the new garment is)
+    and change mask (what ``mask_only`` returns: the garment, the old garment taken off,
+    the contact shadow). Coverage is measured on the first, so repainted skin never
+    counts as covered by the garment."""
+    person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
+    analysis, _ = persons.analyze(person_rgb)
+    options = request.options
+    settings = EFFORT[options.effort]
+    g = _garment(request, settings)
+    _, mask, found = render(person_rgb, analysis, g, Fit.draw(options.seed, 0), settings)
+    return found["garment_mask"], mask
 
 
 def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
@@ -223,13 +300,7 @@ class CpuClothingEngine(Engine):
 
         start = time.perf_counter()
         settings = EFFORT[options.effort]
-        g = garments.extract(
-            request.images["garment"],
-            region=options.region,
-            photo_type=options.photo_type,
-            preprocess=options.preprocess_garment,
-            side=settings.garment_side,
-        )
+        g = _garment(request, settings)
         timings["garment"] = (time.perf_counter() - start) * 1000
         _check_visible(analysis, g.region)
 
@@ -242,6 +313,7 @@ class CpuClothingEngine(Engine):
             image, mask, found = render(
                 person_rgb, analysis, g, fit, settings, remove_background=options.remove_background
             )
+            found.pop("garment_mask")
             facts = facts or found
             if options.mask_only:
                 image = np.repeat((mask * 255).astype(np.uint8)[..., None], 3, axis=2)

@@ -14,18 +14,19 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy.interpolate import RBFInterpolator
 
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.warp import limb_map, sample, tps_map
+from fitroom.engines.cpu.skinning import bounds, grid_vertices, invert, limb_forward, smoothstep
+from fitroom.engines.cpu.warp import sample, tps_map
 from fitroom.options import Region
 
 SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder points: width / their distance
-ARM_WIDTH = 0.36  # a sleeve's width at the shoulder on the body, as a share of shoulder width
+ARM_WIDTH = 0.44  # a sleeve's width at the shoulder on the body, per shoulder width (0.36 bared the inner arm)
 WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
 ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0) to the armpit (1)
 ROWS = 6  # spline control rows between a top's armpits and its hem
-
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,6 @@ class Body:
             return None
         half = (run[1] - run[0]) / 2
         return half if half < 1.6 * self.shoulder_width else None
-
 
 
 def _width(body: Body, y: float, garment_half: float, fit: Fit) -> float:
@@ -234,73 +234,205 @@ def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
 def fit_garment(
     g: garments.Garment, body: Body, fit: Fit, shape: tuple[int, int], *, grid: int, cubic: bool
 ) -> list[Piece]:
-    """Warp the garment onto the body, piece by piece: the torso (or a skirt) through the
-    spline, sleeves and trouser legs along their limbs."""
+    """Warp the garment onto the body as one continuous piece (see ``skinning``): tops
+    and dresses blend the torso's spline with each sleeve's arm, trousers the pelvis
+    with each leg; a skirt is one spline from waistband to hem."""
     sw = body.shoulder_width
     rgba = np.empty((*g.mask.shape, 4), np.float32)
     rgba[..., :3] = g.rgb
     rgba[..., :3] *= 1 / 255
+    # Garment vertices every few pixels, the inverse evaluated every few output pixels:
+    # the effort's grid sets both.
+    out_step = int(np.clip(grid // 2, 2, 8))
+    vertex_step = 4  # set below from the garment's scale on the body
 
     def warp(mask: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
         # a one-pixel soft edge on the cut-out so the warped outline is anti-aliased
         rgba[..., 3] = cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)
         return sample(rgba, mx, my, cubic)
 
+    def spacing(scale: float) -> int:
+        """Vertices about two to an output cell: every cell gets one, so the inverse
+        needs no fill inside the garment."""
+        return int(np.clip(out_step / max(scale, 1e-3) * 0.5, 2, 10))
+
+    def piece(mask: np.ndarray, forward, keep, is_limb: bool) -> Piece | None:
+        """One part of the garment through the shared forward map. Its cut-out reaches a
+        pixel into its neighbours so that, drawn together, no seam of half-alpha shows."""
+        vertices = grid_vertices(mask, vertex_step)
+        vertices = vertices[keep(vertices)]
+        if len(vertices) < 3:
+            return None
+        placed = forward(vertices)
+        box = bounds(placed, 2 * out_step, shape)
+        mx, my = invert(placed, vertices, box, out_step)
+        grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        return Piece(warp(grown & g.mask, mx, my), box, is_limb=is_limb)
+
     pieces: list[Piece] = []
     geometry = Region.UPPER if g.region is Region.OUTERWEAR else g.region
     if geometry is Region.LOWER:
         scale_w = _lower_scale(g, body, fit)
+        vertex_step = spacing(scale_w)
         if g.limbs:
+            pelvis, legs, leg_weight = _trouser_bones(g, body, fit, scale_w)
+
+            def make_forward(side: str):
+                def forward(v: np.ndarray) -> np.ndarray:
+                    w = leg_weight(v)[:, None]
+                    return (1 - w) * pelvis(v) + w * legs[side](v)
+
+                return forward
+
             for side, limb in g.limbs.items():
-                chain = _leg_chain(body, side, scale_w * float(g.points["waist_b"][0] - g.points["waist_a"][0]) / 4)
-                length = sum(np.linalg.norm(b - a) for a, b in zip(chain[:-1], chain[1:])) * 1.03
-                box = _box(chain, limb.width * scale_w, shape)
-                along = float(length * fit.length / np.linalg.norm(limb.end - limb.root))
-                mx, my = limb_map(chain, limb.root, limb.end, along, scale_w, box)
-                pieces.append(Piece(warp(limb.mask, mx, my), box, is_limb=False))
+                made = piece(limb.mask, make_forward(side), lambda v: np.ones(len(v), bool), is_limb=False)
+                if made is not None:
+                    pieces.append(made)
             return pieces
         body_pts, garment_pts = _skirt_controls(g, body, fit, scale_w)
-    else:
-        body_pts, garment_pts, scale, armholes = _upper_controls(g, body, fit)
-        for side, limb in g.limbs.items():
-            # A hanging arm: the sleeve's root (the middle of its armhole in the photo)
-            # goes where the torso warp put the middle of the torso's armhole, so sleeve
-            # and torso meet at the seam instead of leaving skin between them. A raised
-            # arm turns the armhole with it, so its sleeve starts at the shoulder joint;
-            # in between, the root slides with the arm's angle.
-            outward = (body.shoulder[side] - (body.shoulder["a"] + body.shoulder["b"]) / 2) / sw
-            joint = body.shoulder[side] + outward * 0.1 * sw
-            arm = body.elbow[side] - body.shoulder[side]
-            hanging = float(np.clip(np.dot(arm, body.down) / max(float(np.linalg.norm(arm)), 1e-6), 0.0, 1.0))
-            root = joint + (armholes[side] - joint) * hanging
-            chain = np.array([root, body.elbow[side], body.wrist[side]])
-            # A flat sleeve is a pressed tube, about half again as wide as the arm it
-            # goes round; seen on the body it is the arm's width plus ease.
-            across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
-            reach = float(np.linalg.norm(limb.end - limb.root)) * scale * fit.length
-            box = _box(_along(chain, reach), ARM_WIDTH * sw, shape)
-            mx, my = limb_map(chain, limb.root, limb.end, scale * fit.length, across, box)
-            pieces.append(Piece(warp(limb.mask, mx, my), box, is_limb=True))
-    box = _box(body_pts, 0.12 * sw, shape)
-    mx, my = tps_map(body_pts, garment_pts, box, grid)
-    pieces.insert(0, Piece(warp(g.body_mask, mx, my), box, is_limb=False))
+        box = _box(body_pts, 0.12 * sw, shape)
+        mx, my = tps_map(body_pts, garment_pts, box, grid)
+        return [Piece(warp(g.body_mask, mx, my), box, is_limb=False)]
+
+    body_pts, garment_pts, scale, armholes = _upper_controls(g, body, fit)
+    vertex_step = spacing(scale * fit.length)
+    torso = RBFInterpolator(
+        garment_pts.astype(np.float64), body_pts.astype(np.float64), kernel="thin_plate_spline", smoothing=1.0
+    )
+    sleeves: dict[str, tuple[object, object]] = {}
+    for side, limb in g.limbs.items():
+        sleeves[side] = (_sleeve_bone(limb, side, body, fit, scale, armholes), _membership(limb, _hanging(body, side)))
+
+    def sleeve_weights(v: np.ndarray) -> dict[str, np.ndarray]:
+        return {side: weight(v) for side, (_, weight) in sleeves.items()}  # type: ignore[operator]
+
+    def forward(v: np.ndarray) -> np.ndarray:
+        out = torso(v)
+        for side, w in sleeve_weights(v).items():
+            bone = sleeves[side][0]
+            out = out * (1 - w[:, None]) + bone(v) * w[:, None]  # type: ignore[operator]
+        return out
+
+    def mostly_torso(v: np.ndarray) -> np.ndarray:
+        weights = sleeve_weights(v)
+        return np.ones(len(v), bool) if not weights else np.max(list(weights.values()), axis=0) < 0.75
+
+    # Pieces are cut where the blend passes one half, not along the sleeves' cut-outs:
+    # each piece's triangulation then holds every vertex its pixels are drawn from.
+    owned = {side: weight.image >= 0.5 for side, (_, weight) in sleeves.items()}  # type: ignore[attr-defined]
+    torso_mask = g.mask.copy()
+    for part in owned.values():
+        torso_mask &= ~part
+    made = piece(torso_mask, forward, mostly_torso, is_limb=False)
+    if made is None:  # a garment that is all sleeve cannot be; keep the spline's torso
+        box = _box(body_pts, 0.12 * sw, shape)
+        mx, my = tps_map(body_pts, garment_pts, box, grid)
+        made = Piece(warp(g.body_mask, mx, my), box, is_limb=False)
+    pieces.append(made)
+    for side, limb in g.limbs.items():
+        weight = sleeves[side][1]
+
+        def mostly_sleeve(v: np.ndarray, weight=weight) -> np.ndarray:
+            return weight(v) > 0.25
+
+        made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True)
+        if made is not None:
+            pieces.append(made)
     return pieces
 
 
-def _along(chain: np.ndarray, length: float) -> np.ndarray:
-    """The chain cut (or extended) to ``length`` along it: where a sleeve reaches."""
-    points = [chain[0]]
-    for a, b in zip(chain[:-1], chain[1:]):
-        seg = float(np.linalg.norm(b - a))
-        if seg >= length:
-            points.append(a + (b - a) * (length / max(seg, 1e-6)))
-            return np.array(points)
-        points.append(b)
-        length -= seg
-    points.append(
-        chain[-1] + (chain[-1] - chain[-2]) / max(float(np.linalg.norm(chain[-1] - chain[-2])), 1e-6) * length
-    )
-    return np.array(points)
+def _hanging(body: Body, side: str) -> float:
+    """1 for an upper arm hanging straight down, 0 for one held out level or raised."""
+    arm = body.elbow[side] - body.shoulder[side]
+    return float(np.clip(np.dot(arm, body.down) / max(float(np.linalg.norm(arm)), 1e-6), 0.0, 1.0))
+
+
+def _membership(limb: garments.Limb, hanging: float):
+    """How much each garment point belongs to this sleeve (0 on the torso, 1 down the
+    sleeve, a smooth ramp across the armhole): the sleeve's cut-out, blurred. A raised
+    arm takes its whole sleeve with it, the ramp moving into the torso's armhole: there
+    the torso's and the arm's maps are far apart, and fabric blended half-way between
+    them would leave the shoulder bare."""
+    sigma = max(0.18 * limb.width, 2.0)
+    # blurred at a quarter of the size: the ramp is wide and smooth, the cost a sixteenth
+    h, w = limb.mask.shape
+    small = cv2.resize(limb.mask.astype(np.float32), (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
+    soft = cv2.resize(cv2.GaussianBlur(small, (0, 0), sigma / 4), (w, h), interpolation=cv2.INTER_LINEAR)
+    # Nothing behind the armhole belongs to the sleeve (there the arm's bone would fold
+    # the fabric back over the shoulder); a point well inside it belongs to it wholly.
+    soft = np.clip(soft * 1.8 - 0.7 + 0.6 * (1.0 - hanging), 0.0, 1.0)
+
+    class Weight:
+        image = smoothstep(soft)  # the weight of every garment pixel
+
+        def __call__(self, v: np.ndarray) -> np.ndarray:
+            ix = np.clip(np.round(v[:, 0]).astype(int), 0, w - 1)
+            iy = np.clip(np.round(v[:, 1]).astype(int), 0, h - 1)
+            return self.image[iy, ix]
+
+    return Weight()
+
+
+def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: float, armholes: dict[str, np.ndarray]):
+    """The forward map of a sleeve laid along its arm. A hanging arm: the sleeve's root
+    (the middle of its armhole in the photo) goes where the torso's armhole lands. A
+    raised arm turns the armhole with it, so its sleeve starts at the shoulder joint; in
+    between, the root slides with the arm's angle."""
+    sw = body.shoulder_width
+    outward = (body.shoulder[side] - (body.shoulder["a"] + body.shoulder["b"]) / 2) / sw
+    joint = body.shoulder[side] + outward * 0.1 * sw
+    hanging = _hanging(body, side)
+    root = joint + (armholes[side] - joint) * hanging
+    chain = np.array([root, body.elbow[side], body.wrist[side]], np.float64)
+    # A flat sleeve is a pressed tube, about half again as wide as the arm it goes
+    # round; seen on the body it is the arm's width plus ease.
+    across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
+    along = scale * fit.length
+
+    def bone(v: np.ndarray) -> np.ndarray:
+        return limb_forward(v, limb.root, limb.end, chain, along, across, bend=0.5 * ARM_WIDTH * sw)
+
+    return bone
+
+
+def _trouser_bones(g: garments.Garment, body: Body, fit: Fit, scale_w: float):
+    """Trousers: the waistband and seat move with the pelvis (an affine map of waistband
+    and crotch), each leg along its leg's skeleton below; the blend goes from all pelvis
+    at the waistband to all leg at the crotch, so the waistband stays level and whole
+    however the thighs turn (seated or striding)."""
+    pts = g.points
+    belt = waist(body)
+    half = float(pts["waist_b"][0] - pts["waist_a"][0]) / 2 * scale_w
+    top_y, crotch_y = float(pts["waist_a"][1]), float(pts["crotch"][1])
+    hips = (body.hip["a"] + body.hip["b"]) / 2
+    knees = (body.knee["a"] + body.knee["b"]) / 2
+    thigh = knees - hips
+    rise = float(np.clip((crotch_y - top_y) * scale_w, 0.1 * np.linalg.norm(thigh), 0.45 * np.linalg.norm(thigh)))
+    down = body.down
+    crotch_body = belt + down * rise
+    source = np.array([pts["waist_a"], pts["waist_b"], pts["crotch"]], np.float32)
+    target = np.array([belt - [half, 0], belt + [half, 0], crotch_body], np.float32)
+    affine = cv2.getAffineTransform(source, target).astype(np.float64)
+
+    def pelvis(v: np.ndarray) -> np.ndarray:
+        return v @ affine[:, :2].T + affine[:, 2]
+
+    legs = {}
+    for side, limb in g.limbs.items():
+        chain = _leg_chain(body, side, half / 2)
+        length = sum(float(np.linalg.norm(b - a)) for a, b in zip(chain[:-1], chain[1:])) * 1.03
+        along = float(length * fit.length / max(float(np.linalg.norm(limb.end - limb.root)), 1e-6))
+
+        def leg(v: np.ndarray, limb=limb, chain=chain, along=along) -> np.ndarray:
+            return limb_forward(v, limb.root, limb.end, chain, along, scale_w, bend=0.2 * body.shoulder_width)
+
+        legs[side] = leg
+    span = max(crotch_y - top_y, 1.0)
+
+    def leg_weight(v: np.ndarray) -> np.ndarray:
+        return smoothstep((v[:, 1] - top_y) / span * 1.25 - 0.15)
+
+    return pelvis, legs, leg_weight
 
 
 def _lower_scale(g: garments.Garment, body: Body, fit: Fit) -> float:

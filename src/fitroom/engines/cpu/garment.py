@@ -157,7 +157,9 @@ def _recover_backdrop_coloured_parts(
     trimap[:border], trimap[-border:], trimap[:, :border], trimap[:, -border:] = (cv2.GC_BGD,) * 4
     models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
     # Started from the trimap, grabCut reads no rectangle: an empty one (what None means).
-    cv2.grabCut(small, trimap, (0, 0, 0, 0), *models, 3, cv2.GC_INIT_WITH_MASK)
+    # Two passes: the parts it recovers settle by the second, and each pass costs as much
+    # as a whole try-on's compositing.
+    cv2.grabCut(small, trimap, (0, 0, 0, 0), *models, 2, cv2.GC_INIT_WITH_MASK)
     proposed: np.ndarray = np.isin(trimap, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     proposed = cv2.resize(proposed, (w, h), interpolation=cv2.INTER_LINEAR) > 0
     extra: np.ndarray = (proposed & ~mask).astype(np.uint8)

@@ -14,12 +14,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from fitroom.engines.cpu.cache import ContentCache, content_key
 from fitroom.errors import NoPersonFound
+
+if TYPE_CHECKING:
+    from fitroom.engines.cpu.wardrobe import Wardrobe
 
 # MediaPipe Pose landmark indices used here.
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, MOUTH_L, MOUTH_R = 0, 2, 5, 7, 8, 9, 10
@@ -29,6 +33,9 @@ L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
 CACHE_SIZE = 32
 MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
+# Shoulders narrower than this share of the photo's longer side belong to a figure in a
+# print, not to the shopper (full-body shop photos have about 0.17).
+MIN_SHOULDER_SHARE = 0.07
 # Fine-detail energy (grey levels 0..1) of plain fabric and of a busy print, and how much
 # shading a busy print keeps (see ``shading_map``).
 TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2
@@ -49,6 +56,7 @@ class PersonAnalysis:
     skin: np.ndarray | None = None  # H×W bool, skin-coloured pixels of the silhouette
     shading: np.ndarray | None = None  # H×W float32 around 1: folds and shadows (see ``shading_map``)
     skin_colour: np.ndarray | None = None  # RGB 0..1, the face's median skin colour
+    wardrobe: Wardrobe | None = None  # what the person wears, and what is under it (see ``wardrobe``)
 
     def point(self, index: int) -> np.ndarray:
         return self.landmarks[index, :2]
@@ -152,9 +160,12 @@ class PersonAnalysis:
     def hands(self) -> np.ndarray:
         sw = self.shoulder_width
         radius = (0.13 * sw,)
-        return self.limb((L_WRIST, L_INDEX), radius) | self.limb((L_WRIST, L_PINKY), radius) | self.limb(
-            (R_WRIST, R_INDEX), radius
-        ) | self.limb((R_WRIST, R_PINKY), radius)
+        return (
+            self.limb((L_WRIST, L_INDEX), radius)
+            | self.limb((L_WRIST, L_PINKY), radius)
+            | self.limb((R_WRIST, R_INDEX), radius)
+            | self.limb((R_WRIST, R_PINKY), radius)
+        )
 
     def torso_run(self, y: int, centre_x: float, exclude: np.ndarray | None = None) -> tuple[int, int] | None:
         """The run of person pixels on row ``y`` that contains ``centre_x``."""
@@ -187,6 +198,10 @@ class Skin:
         cr, cb = np.meshgrid(np.arange(256, dtype=np.float32), np.arange(256, dtype=np.float32), indexing="ij")
         d = np.stack([cr, cb], axis=-1) - self.mean
         table = np.einsum("...i,ij,...j->...", d, self.inv_cov, d) < threshold**2
+        # Skin is always a little red: near-neutral whites, greys and navies that a wide
+        # (flat-lit) face model would take in are not skin, whatever the face says.
+        table &= cr >= min(float(self.mean[0]) - 8.0, 134.0)
+        table &= cb <= max(float(self.mean[1]) + 8.0, 124.0)
         ycrcb = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2YCrCb)
         return table[ycrcb[..., 1], ycrcb[..., 2]]
 
@@ -296,15 +311,51 @@ def analyze(rgb: np.ndarray) -> tuple[PersonAnalysis, bool]:
     return _cache.get_or_compute(content_key(rgb), lambda: _analyze(rgb))
 
 
+def not_a_person(a: PersonAnalysis) -> str | None:
+    """Why a pose the model found is not a person wearing clothes, or ``None``.
+
+    The pose model also "finds" people in product photos: a face printed on a tee gives
+    it a nose, a figure in a print gives it a whole tiny skeleton. A shopper's photo has
+    a head above the shoulders (or cut off by the top of the frame, as in shop photos
+    cropped at the chin), on the silhouette, and a silhouette that is a body around the
+    skeleton rather than a garment many skeletons wide."""
+    h, w = a.shape
+    sw = a.shoulder_width
+    if sw < MIN_SHOULDER_SHARE * max(h, w):
+        return "the pose found is too small to be the person the photo shows (a figure in a print?)"
+    nose = a.point(NOSE)
+    shoulders_y = float(a.landmarks[[L_SHOULDER, R_SHOULDER], 1].mean())
+    if shoulders_y - nose[1] < 0.3 * sw:
+        return "what looks like a face is not above a pair of shoulders (a print on a garment?)"
+    nx, ny = int(np.clip(nose[0], 0, w - 1)), int(nose[1])
+    cut_off = ny < 0.06 * h  # the head is above the frame
+    if not cut_off and not a.binary[ny, nx]:
+        return "no head on the silhouette above the shoulders"
+    column = a.binary[:, nx]
+    if not cut_off and column.any() and nose[1] - float(np.argmax(column)) > 1.2 * sw:
+        return "the silhouette reaches far above the face: a garment, not a head"
+    centre = (a.point(L_SHOULDER) + a.point(R_SHOULDER)) / 2
+    run = a.torso_run(int(np.clip(centre[1] + 0.3 * sw, 0, h - 1)), float(centre[0]))
+    if run is not None and run[1] - run[0] > 3.2 * sw:
+        return "the silhouette is many times wider than the shoulders: a laid-out garment"
+    return None
+
+
 def _analyze(rgb: np.ndarray) -> PersonAnalysis:
     analysis = detect(rgb)
     if analysis is None or not analysis.visible(L_SHOULDER, R_SHOULDER):
         raise NoPersonFound("no person with visible shoulders was found in the person image")
+    reason = not_a_person(analysis)
+    if reason is not None:
+        raise NoPersonFound(f"no person found in the person image: {reason}")
     skin = skin_from_face(rgb, analysis).mask(rgb) & analysis.binary
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     face_skin = skin & analysis.head
     colour = np.median(rgb[face_skin], axis=0) / 255.0 if face_skin.sum() > 50 else None
-    return replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
+    analysis = replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
+    from fitroom.engines.cpu import wardrobe  # it builds on this module's analysis
+
+    return replace(analysis, wardrobe=wardrobe.analyse(np.ascontiguousarray(rgb[..., :3]), analysis))
 
 
 def clear_cache() -> None:

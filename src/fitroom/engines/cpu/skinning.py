@@ -1,0 +1,146 @@
+"""One garment, one piece: a forward warp blended between bones, inverted for sampling.
+
+The torso (or a bottom's pelvis) moves by one transform, each sleeve or trouser leg by
+its limb's skeleton. Warping the parts separately leaves seams that open (skin between
+sleeve and torso) or flaps that stick out (a waistband turned with the thigh). Here each
+point of the garment moves by a blend of the transforms, weighted by how much it
+belongs to each part (linear blend skinning, as for animated characters): the weights
+change smoothly across the armhole or the crotch, so the warp is continuous and the
+parts stay joined however the limb is turned.
+
+The blend is a forward map (garment → body). ``cv2.remap`` wants a backward map, so the
+forward map is evaluated on a grid of garment vertices, which are splatted onto the
+output grid with their garment coordinates and the gaps filled by pull-push (see
+``invert``). Each piece (torso, each sleeve) is inverted on its own, since a hanging
+sleeve lies over the torso and one grid cannot hold two layers; the pieces share the
+forward map, so their edges meet.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+OUTSIDE = -1.0e4  # a garment coordinate far outside the image: transparent when sampled
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def limb_forward(
+    points: np.ndarray,
+    root: np.ndarray,
+    end: np.ndarray,
+    chain: np.ndarray,
+    along_scale: float,
+    across_scale: float,
+    bend: float,
+) -> np.ndarray:
+    """Garment points (N×2) laid along the body ``chain``: distance along the garment
+    axis ``root``→``end`` becomes arc length along the chain, distance across it
+    becomes distance from the chain. Within ``bend`` (body pixels) of a joint the
+    across-direction turns smoothly from one segment's to the next, so the outside of a
+    bent elbow or knee fans out instead of tearing."""
+    axis = (end - root).astype(np.float64)
+    axis /= max(float(np.linalg.norm(axis)), 1e-6)
+    normal = np.array([-axis[1], axis[0]])
+    rel = points - root
+    s = (rel @ axis) * along_scale
+    c = (rel @ normal) * across_scale
+    segs = np.diff(chain, axis=0).astype(np.float64)
+    lengths = np.maximum(np.linalg.norm(segs, axis=1), 1e-6)
+    units = segs / lengths[:, None]
+    normals = np.stack([-units[:, 1], units[:, 0]], axis=1)
+    starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+    k = np.clip(np.searchsorted(starts, s, side="right") - 1, 0, len(segs) - 1)
+    t = s - starts[k]  # the first segment extends backwards, the last one onwards
+    position = chain[k] + units[k] * t[:, None]
+    across = normals[k].copy()
+    for j in range(1, len(segs)):  # smooth the across-direction round each joint
+        u = smoothstep((s - starts[j] + bend) / max(2 * bend, 1e-6))[:, None]
+        near = np.abs(s - starts[j]) < bend
+        blended = normals[j - 1] * (1 - u) + normals[j] * u
+        blended /= np.maximum(np.linalg.norm(blended, axis=1, keepdims=True), 1e-6)
+        across[near] = blended[near]
+    return position + across * c[:, None]
+
+
+def grid_vertices(mask: np.ndarray, step: int) -> np.ndarray:
+    """Garment grid points (x, y) on or near ``mask``: the vertices a piece is warped by."""
+    h, w = mask.shape
+    # two rows of vertices beyond the cut-out: the inverse there maps outside the garment,
+    # so the edge comes from the cut-out and the fill past it finds no fabric
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((4 * step + 1, 4 * step + 1), np.uint8)) > 0
+    ys = np.arange(0, h + step, step, dtype=np.float64)
+    xs = np.arange(0, w + step, step, dtype=np.float64)
+    gx, gy = np.meshgrid(xs, ys)
+    iy = np.clip(gy.astype(int), 0, h - 1)
+    ix = np.clip(gx.astype(int), 0, w - 1)
+    keep = near[iy, ix]
+    return np.stack([gx[keep], gy[keep]], axis=1)
+
+
+def invert(
+    body_points: np.ndarray, garment_points: np.ndarray, box: tuple[int, int, int, int], step: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Backward map over ``box`` from forward-mapped vertices: for each output pixel the
+    garment coordinate, found on a grid every ``step`` pixels and bilinearly upsampled.
+
+    Each vertex is splatted into the output grid with its garment coordinate; cells no
+    vertex reached are filled from their neighbours by pull-push (normalised convolution
+    down an image pyramid and back up), which on a smooth warp is close to the linear
+    interpolation a triangulation would give, at a fraction of the cost. Cells far from
+    every vertex get a far-away coordinate, so they stay empty."""
+    x0, y0, x1, y1 = box
+    gw = (x1 - x0) // step + 2
+    gh = (y1 - y0) // step + 2
+    fx = (body_points[:, 0] - x0) / step
+    fy = (body_points[:, 1] - y0) / step
+    inside = (fx >= 0) & (fy >= 0) & (fx < gw - 1) & (fy < gh - 1)
+    fx, fy, values = fx[inside], fy[inside], garment_points[inside]
+    # Each vertex goes to its nearest cell: with vertices about twice as dense as cells,
+    # every cell inside the garment gets some, and their mean lies within a fraction of
+    # a cell of the cell's centre (a bilinear splat would smear the edge a cell outwards).
+    index = np.round(fy).astype(int) * gw + np.round(fx).astype(int)
+    weight = np.bincount(index, None, gh * gw)
+    total = np.stack([np.bincount(index, values[:, 0], gh * gw), np.bincount(index, values[:, 1], gh * gw)], axis=1)
+    weight_img = weight.reshape(gh, gw).astype(np.float32)
+    total_img = total.reshape(gh, gw, 2).astype(np.float32)
+    coarse = _pull_push(total_img, weight_img)
+    # Where no vertex came within a cell there is no garment. The vertices
+    # reach past the garment's cut-out, so this edge is never the garment's edge (that
+    # comes, anti-aliased, from sampling the cut-out): it only stops the fill's far
+    # extrapolation from finding fabric again.
+    reach = cv2.dilate((weight_img > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
+    full = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+    near = cv2.resize(reach, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0] > 0.5
+    full[~near] = OUTSIDE
+    return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
+
+
+def _pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Fill cells without weight from the weighted values around them."""
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    while min(weight.shape) > 2:
+        levels.append((total, weight))
+        total, weight = cv2.pyrDown(total), cv2.pyrDown(weight)
+    fill = total / np.maximum(weight, 1e-6)[..., None]
+    for total, weight in reversed(levels):
+        up = cv2.resize(fill, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
+        seen = np.clip(weight * 4, 0, 1)[..., None]  # a cell a vertex reached keeps its own value
+        fill = total / np.maximum(weight, 1e-6)[..., None] * seen + up * (1 - seen)
+    return fill
+
+
+def bounds(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The output box round forward-mapped points, inside the photo (may be empty)."""
+    h, w = shape
+    if len(points) == 0:
+        return 0, 0, 1, 1
+    x0, y0 = np.floor(points.min(axis=0) - margin).astype(int)
+    x1, y1 = np.ceil(points.max(axis=0) + margin).astype(int)
+    x0, y0 = min(max(int(x0), 0), w - 1), min(max(int(y0), 0), h - 1)
+    return x0, y0, max(min(int(x1), w), x0 + 1), max(min(int(y1), h), y0 + 1)

@@ -1,0 +1,346 @@
+"""What the person wears now, and what shows once it is taken off.
+
+A try-on replaces clothing; wherever the new garment does not cover the old one (a
+neckline higher than the new one, straps, long sleeves under short ones, a crop top
+over a longer shirt, a wide skirt under slim trousers) the old garment must go. This
+module finds it and prepares what goes in its place:
+
+- ``top`` and ``bottom``: the old garment on the torso and arms, and on the hips and
+  legs. GrabCut (OpenCV's, at a reduced resolution) separates them from skin, hair,
+  background and each other, seeded by the pose: the torso between shoulders and hips
+  is certainly the top, skin, head and background are certainly not, the thighs are
+  the bottom when their colour says they are another garment.
+- ``body``: where the body is under the clothes, from the skeleton (capsules for neck,
+  arms and legs, a tapered torso) within the silhouette. Old garment inside it becomes
+  skin, outside it (a loose sleeve, a flared skirt) becomes background.
+- ``skin``: the body as bare skin, synthesised from the person's own visible skin: its
+  colour continued smoothly from where skin shows, the round shading of a limb or a
+  torso, and a fine grain the size and strength of real skin's, so it is not a flat
+  plate.
+- ``background``: the scene behind the person, inpainted (Telea) from the background
+  around the silhouette.
+
+All of it depends on the photo alone, so it is computed once with the person analysis
+and cached with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fitroom.engines.cpu import person as persons
+
+WORK_HEIGHT = 256  # colour fields, the background fill and the cut's seeds work at most this tall
+GRABCUT_HEIGHT = 112  # and GrabCut itself no taller than this (its cost grows fast with pixels)
+GRABCUT_ITERATIONS = 1
+DIFFERENT_GARMENT = 18.0  # CIELAB distance between torso and thighs that says "a separate bottom"
+SLEEVE_COLOUR = 20.0  # CIELAB distance (lightness at half weight) within which an arm's cover is the top's sleeve
+SKIN_GRAIN = (1.2, 4.0)  # grey levels: the range a synthesised skin's grain is kept in
+_GRAIN_TILE = 128
+
+
+@dataclass(frozen=True)
+class Wardrobe:
+    top: np.ndarray  # H×W bool: the old garment on the torso and arms
+    bottom: np.ndarray  # H×W bool: the old garment on hips and legs (not shoes)
+    body: np.ndarray  # H×W bool: the body under the clothes
+    skin: np.ndarray  # H×W×3 uint8: the body as bare skin
+    background: np.ndarray  # H×W×3 uint8: the scene without the person
+
+
+def _grain() -> np.ndarray:
+    """A fixed tile of fine, unit-strength noise: the same bytes in every process."""
+    rng = np.random.default_rng(20240601)
+    noise = cv2.GaussianBlur(rng.standard_normal((_GRAIN_TILE, _GRAIN_TILE)).astype(np.float32), (0, 0), 0.8)
+    return noise / max(float(noise.std()), 1e-6)
+
+
+_GRAIN = _grain()
+
+
+def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float]) -> np.ndarray:
+    """Thick lines along a chain of points, one radius per segment, joints rounded."""
+    out = np.zeros(shape, np.uint8)
+    for (a, b), r in zip(zip(chain, chain[1:]), radii):
+        pa, pb = tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b)
+        cv2.line(out, pa, pb, (1,), max(int(2 * r), 1))
+        cv2.circle(out, pa, max(int(r), 1), (1,), -1)
+        cv2.circle(out, pb, max(int(r), 1), (1,), -1)
+    return out > 0
+
+
+def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
+    """The body under the clothes, at ``scale`` of the photo: a skeleton fleshed out with
+    proportions of the shoulder width, inside the silhouette. It only has to be right
+    where old clothing stood off the body (loose sleeves, skirts, collars)."""
+    h, w = a.shape
+    shape = (max(int(round(h * scale)), 1), max(int(round(w * scale)), 1))
+    p = {i: a.point(i).astype(np.float64) * scale for i in range(33)}
+    sw = a.shoulder_width * scale
+    centre = (p[persons.L_SHOULDER] + p[persons.R_SHOULDER]) / 2
+    hips = (p[persons.L_HIP] + p[persons.R_HIP]) / 2
+    down = hips - centre
+    down /= max(float(np.linalg.norm(down)), 1e-6)
+    out = np.zeros(shape, np.uint8)
+    # Torso: shoulders a little outside their joints, a waist drawn in, hips well outside
+    # the hip joints (the pelvis is wider than the joints MediaPipe marks).
+    torso = []
+    for shoulder, hip in ((persons.L_SHOULDER, persons.L_HIP), (persons.R_SHOULDER, persons.R_HIP)):
+        out_sh = p[shoulder] - centre
+        out_sh /= max(float(np.linalg.norm(out_sh)), 1e-6)
+        out_hip = p[hip] - hips
+        out_hip /= max(float(np.linalg.norm(out_hip)), 1e-6)
+        torso.append(
+            [
+                p[shoulder] + out_sh * 0.08 * sw - down * 0.08 * sw,
+                p[shoulder] + (p[hip] - p[shoulder]) * 0.6 + out_hip * 0.06 * sw,
+                p[hip] + out_hip * 0.25 * sw + down * 0.12 * sw,
+            ]
+        )
+    polygon = np.array(torso[0] + torso[1][::-1])
+    cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], (1,))
+    body = out > 0
+    chin = (p[persons.MOUTH_L] + p[persons.MOUTH_R]) / 2
+    body |= _capsules(shape, [centre, chin], [0.17 * sw])
+    for shoulder, elbow, wrist in (
+        (persons.L_SHOULDER, persons.L_ELBOW, persons.L_WRIST),
+        (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST),
+    ):
+        body |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [0.14 * sw, 0.11 * sw])
+    for hip, knee, ankle in (
+        (persons.L_HIP, persons.L_KNEE, persons.L_ANKLE),
+        (persons.R_HIP, persons.R_KNEE, persons.R_ANKLE),
+    ):
+        body |= _capsules(shape, [p[hip], p[knee], p[ankle]], [0.2 * sw, 0.12 * sw])
+    silhouette = cv2.resize(a.mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA) > 0.5
+    return body & silhouette
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+
+
+def _shrunk_torso(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int], amount: float) -> np.ndarray:
+    """The shoulders–hips quadrilateral shrunk towards its centre: certainly torso."""
+    quad = np.array([a.point(i) for i in (persons.L_SHOULDER, persons.R_SHOULDER, persons.R_HIP, persons.L_HIP)])
+    quad = quad * scale
+    centre = quad.mean(axis=0)
+    quad = centre + (quad - centre) * (1 - amount)
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.round(quad).astype(np.int32)], (1,))
+    return out > 0
+
+
+def _thighs(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """The middle of both thighs: certainly whatever is worn on the legs."""
+    sw = a.shoulder_width * scale
+    out = np.zeros(shape, bool)
+    for hip, knee in ((persons.L_HIP, persons.L_KNEE), (persons.R_HIP, persons.R_KNEE)):
+        if not a.visible(hip, knee):
+            continue
+        hp, kp = a.point(hip) * scale, a.point(knee) * scale
+        out |= _capsules(shape, [hp + (kp - hp) * 0.25, hp + (kp - hp) * 0.75], [0.06 * sw])
+    return out
+
+
+def _arms(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """Both arms, shoulder to wrist, as wide as a loose sleeve."""
+    sw = a.shoulder_width * scale
+    out = np.zeros(shape, bool)
+    for chain in (
+        (persons.L_SHOULDER, persons.L_ELBOW, persons.L_WRIST),
+        (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST),
+    ):
+        out |= _capsules(shape, [a.point(i) * scale for i in chain], [0.2 * sw, 0.16 * sw])
+    return out
+
+
+def _largest_parts(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` that touch ``seeds`` (GrabCut's stray islands go)."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count < 2:
+        return mask
+    keep = np.unique(labels[seeds & mask])
+    keep = keep[keep > 0]
+    return np.isin(labels, keep)
+
+
+def _old_top(
+    small: np.ndarray, a: persons.PersonAnalysis, scale: float, clothing: np.ndarray, person: np.ndarray
+) -> np.ndarray:
+    """The garment worn on the torso, at the working size (see the module's docstring)."""
+    shape = (clothing.shape[0], clothing.shape[1])
+    rows = np.arange(shape[0])[:, None]
+    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean()) * scale
+    shoulders_y = float(a.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].mean()) * scale
+    # the chest, not the belly: a high waistband can reach well above the hip joints
+    chest = _shrunk_torso(a, scale, shape, 0.3) & (rows < shoulders_y + 0.6 * (hips_y - shoulders_y))
+    core = chest & clothing
+    if core.sum() < 0.05 * chest.sum():
+        return np.zeros(shape, bool)  # a bare torso: no top to take off
+    trimap = np.full(shape, cv2.GC_PR_BGD, np.uint8)
+    sleeves = _arms(a, scale, shape) & clothing
+    trimap[clothing & ((rows < hips_y) | sleeves)] = cv2.GC_PR_FGD
+    trimap[~person] = cv2.GC_BGD
+    trimap[person & ~clothing] = cv2.GC_BGD  # skin, head, hands
+    thighs = _thighs(a, scale, shape) & clothing
+    if thighs.sum() <= 10:  # a half-body photo: whatever shows just below the hips
+        band = (rows > hips_y + 0.1 * a.shoulder_width * scale) & (rows < hips_y + 0.4 * a.shoulder_width * scale)
+        thighs = band & _shrunk_torso(a, scale, shape, -0.2) & clothing & ~sleeves
+    if thighs.sum() > 10:
+        lab = _lab(small)
+        apart = float(np.linalg.norm(np.median(lab[thighs], axis=0) - np.median(lab[core], axis=0)))
+        # A bottom of another colour anchors the cut between top and bottom; a dress or
+        # a matching set leaves it to the colour models and the hips.
+        trimap[thighs] = cv2.GC_BGD if apart > DIFFERENT_GARMENT else cv2.GC_PR_BGD
+    knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean()) * scale
+    trimap[(rows > knees_y) & person] = cv2.GC_BGD
+    trimap[core] = cv2.GC_FGD
+    # GrabCut's cost grows with pixels: it only sees the box round what may be the top,
+    # with a margin of background for its background model.
+    ys, xs = np.nonzero(trimap != cv2.GC_BGD)
+    margin = max(int(0.1 * a.shoulder_width * scale), 2)
+    y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, shape[0])
+    x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, shape[1])
+    crop, box = small[y0:y1, x0:x1], trimap[y0:y1, x0:x1]
+    shrink = min(1.0, GRABCUT_HEIGHT / crop.shape[0])
+    size = (max(int(round(crop.shape[1] * shrink)), 1), max(int(round(crop.shape[0] * shrink)), 1))
+    crop = np.ascontiguousarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA)).astype(np.uint8)
+    box = cv2.resize(box, size, interpolation=cv2.INTER_NEAREST).astype(np.uint8)
+    models = (np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64))
+    cv2.setRNGSeed(0)  # GrabCut's GMMs start from OpenCV's global RNG: same photo, same cut
+    cv2.grabCut(crop, box, (0, 0, 0, 0), *models, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    chosen = np.isin(box, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
+    cut = np.zeros(shape, bool)
+    cut[y0:y1, x0:x1] = cv2.resize(chosen, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0.5
+    # A top ends at the hips (below them the bottom's colours can fool the cut), its
+    # sleeves wherever the arms go.
+    top = (cut | core) & clothing & ((rows < hips_y + 0.1 * a.shoulder_width * scale) | sleeves)
+    # Long sleeves in shade are darker than the chest and one pass of GrabCut can lose
+    # them: sleeve pixels of the top's colour (lightness counting half) are the top too.
+    lab = _lab(small)
+    weights = np.array([0.5, 1.0, 1.0], np.float32)
+    colour = np.median(lab[top], axis=0)
+    near = np.linalg.norm((lab - colour) * weights, axis=2) < SLEEVE_COLOUR
+    top |= sleeves & near
+    return _largest_parts(top, core)
+
+
+def _skin_layer(
+    rgb: np.ndarray, small: np.ndarray, a: persons.PersonAnalysis, scale: float, body_small: np.ndarray
+) -> np.ndarray:
+    """Bare skin over the whole frame (only used where the body is): local skin colour,
+    round shading, fine grain."""
+    h, w = a.shape
+    sh, sw_px = small.shape[:2]
+    assert a.skin is not None  # analyze() maps the skin before the wardrobe
+    skin_small = cv2.resize(a.skin.astype(np.uint8), (sw_px, sh), interpolation=cv2.INTER_AREA) > 0
+    head_small = cv2.resize(a.head.astype(np.uint8), (sw_px, sh), interpolation=cv2.INTER_NEAREST) > 0
+    source = skin_small & ~head_small
+    if source.sum() < 30:  # no bare body in the photo: the face is all the skin there is
+        source = skin_small
+    colour = small.astype(np.float32)
+    if source.sum() >= 5:
+        median = np.median(colour[source], axis=0)
+    elif a.skin_colour is not None:
+        median = a.skin_colour.astype(np.float32) * 255
+    else:
+        median = np.array([205.0, 160.0, 135.0], np.float32)
+    # The colour field is smooth: a quarter of the working size is plenty.
+    coarse = (max(sw_px // 4, 1), max(sh // 4, 1))
+    colour = cv2.resize(colour, coarse, interpolation=cv2.INTER_AREA).astype(np.float32)
+    source = cv2.resize(source.astype(np.uint8), coarse, interpolation=cv2.INTER_AREA) > 0
+    # Skin colour continued from where skin shows (normalised convolution), the overall
+    # median where none shows nearby; lit like the skin around it, not like the face.
+    sigma = max(0.35 * a.shoulder_width * scale / 4, 1.0)
+    weight = cv2.GaussianBlur(source.astype(np.float32), (0, 0), sigma)
+    total = cv2.GaussianBlur(colour * source[..., None], (0, 0), sigma)
+    prior = 0.02
+    field = (total + median * prior) / (weight + prior)[..., None]
+    # Round shading: darker towards the edges of each limb and of the torso.
+    radius = max(0.12 * a.shoulder_width * scale, 1.0)
+    inside = cv2.distanceTransform(body_small.astype(np.uint8), cv2.DIST_L2, 3)
+    shade = 0.84 + 0.16 * np.sqrt(np.clip(inside / radius, 0.0, 1.0))
+    field = cv2.resize(field, (sw_px, sh), interpolation=cv2.INTER_LINEAR)
+    field *= cv2.GaussianBlur(shade, (0, 0), 1.0)[..., None]
+    layer = cv2.resize(np.clip(field + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
+    # Grain as strong as the real skin's fine detail (kept within a sane range), measured
+    # at half size where it costs a quarter.
+    grey = cv2.pyrDown(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).astype(np.float32)
+    detail = grey - cv2.blur(grey, (3, 3))
+    half_source = cv2.resize(
+        (skin_small & ~head_small).astype(np.uint8), (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_NEAREST
+    )
+    strength = float(np.std(detail[half_source > 0])) * 1.5 if half_source.sum() > 50 else 2.0
+    strength = float(np.clip(strength, *SKIN_GRAIN))
+    reps = (h // _GRAIN_TILE + 1, w // _GRAIN_TILE + 1)
+    grain = np.round(np.tile(_GRAIN, reps)[:h, :w] * strength).astype(np.int16)
+    return np.clip(layer.astype(np.int16) + grain[..., None], 0, 255).astype(np.uint8)
+
+
+def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The scene with the person filled in from the background round them: a pull-push
+    fill (normalised convolution over a pyramid), which continues a studio backdrop's
+    colour and gradient smoothly; it only ever shows where an old garment stood off the
+    body, a thin margin, so texture there matters less than colour."""
+    known = (cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0).astype(np.float32)
+    colour = small.astype(np.float32) * known[..., None]
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    weight = known
+    while min(weight.shape) > 4:
+        levels.append((colour, weight))
+        colour, weight = cv2.pyrDown(colour), cv2.pyrDown(weight)
+    fill = colour / np.maximum(weight, 1e-6)[..., None]
+    if weight.max() <= 0:  # the person fills the frame: no background to continue
+        fill[:] = 255.0
+    for colour, weight in reversed(levels):
+        up = cv2.resize(fill, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
+        seen = np.clip(weight * 4, 0, 1)[..., None]
+        fill = colour / np.maximum(weight, 1e-6)[..., None] * seen + up * (1 - seen)
+    plate = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
+    return cv2.resize(plate, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
+    """The wardrobe of a person photo (``a`` must carry its skin map)."""
+    h, w = a.shape
+    scale = min(1.0, WORK_HEIGHT / h)
+    size = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    assert a.skin is not None  # analyze() maps the skin before the wardrobe
+
+    def down(mask: np.ndarray) -> np.ndarray:
+        return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
+
+    person = down(a.binary)
+    clothing = person & ~down(a.skin) & ~down(a.head) & ~down(a.hands)
+    top_small = _old_top(small, a, scale, clothing, person)
+    # Back to full size: the smooth upscaled cut, sharpened by the full-size clothing map.
+    full_clothing = a.binary & ~a.skin & ~a.head & ~a.hands
+    top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    top &= full_clothing
+    rows = np.arange(h)[:, None]
+    waist_y = _waist_y(a)
+    ankles_y = float(a.landmarks[[persons.L_ANKLE, persons.R_ANKLE], 1].mean())
+    knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean())
+    feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
+    bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
+    body_small = body_shape(a, scale)
+    body = body_shape(a)
+    return Wardrobe(
+        top=top,
+        bottom=bottom,
+        body=body,
+        skin=_skin_layer(rgb, small, a, scale, body_small),
+        background=_background_plate(small, person, (h, w)),
+    )
+
+
+def _waist_y(a: persons.PersonAnalysis) -> float:
+    """A little above the hip joints: where a bottom's waistband can start."""
+    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
+    shoulders_y = float(a.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].mean())
+    return hips_y - 0.3 * (hips_y - shoulders_y)
