@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -330,3 +335,42 @@ def headless_chromium() -> Any:
     )
     driver.set_script_timeout(30)
     return driver
+
+
+class WebhookReceiver:
+    """A loopback webhook receiver (the tests allowlist 127.0.0.1): every JSON body
+    POSTed to ``url`` lands in ``received``. Use it as a context manager."""
+
+    def __init__(self) -> None:
+        self.received: queue.Queue[dict[str, Any]] = queue.Queue()
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def deliveries(self) -> Counter[str]:
+        """How many bodies arrived per job id since the last call."""
+        counted: Counter[str] = Counter()
+        while not self.received.empty():
+            counted[self.received.get()["id"]] += 1
+        return counted
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fashn import Fashn
 
-from tests.helpers import data_uri, download_image
+from tests.helpers import WebhookReceiver, data_uri, download_image
 
 
 @pytest.fixture(scope="module")
@@ -80,35 +80,14 @@ def test_sdk_runs_tryon_max_and_reframe(sdk: Fashn, images: dict[str, bytes]) ->
 def test_sdk_webhook_url_in_the_query_gets_the_final_status(sdk: Fashn, images: dict[str, bytes]) -> None:
     """The SDK sends webhook_url as a query parameter; the final status body is POSTed
     there (a loopback receiver: the tests allowlist 127.0.0.1)."""
-    import json
-    import queue
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    received: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
+    with WebhookReceiver() as receiver:
         started = sdk.predictions.run(
             model_name="background-remove",
             inputs={"image": data_uri(images["person.png"])},
-            webhook_url=f"http://127.0.0.1:{receiver.server_address[1]}/hook",
+            webhook_url=receiver.url,
         )
-        body = received.get(timeout=60)
+        body = receiver.received.get(timeout=60)
         assert body["id"] == started.id and body["status"] == "completed" and body["output"]
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
 
 
 def test_out_of_credits_is_not_retried_by_the_sdk(live_server: tuple[str, Any], images: dict[str, bytes]) -> None:

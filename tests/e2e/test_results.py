@@ -1,7 +1,9 @@
-"""Result files: signed, expiring URLs; retention removes everything a job left."""
+"""Result files: signed, expiring URLs; retention removes everything a job left. Each
+test runs on the local directory and on an S3-compatible store (moto's server)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,17 +14,32 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from fitroom.api.app import create_app
+from fitroom.errors import BlobNotFound
 from fitroom.jobs.janitor import Janitor
 from fitroom.settings import Settings
 from tests.helpers import astronaut, b64
+from tests.s3_server import environment, make_bucket, s3_server
 
 SUBMIT = "/glass-virtual-try-on/v1/api/glass-virtual-tryon"
 POLL = "/glass-virtual-try-on-polling/api/glass-virtual-tryon-result"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("results"), workers=1)
+@pytest.fixture(scope="module", params=["file", "s3"])
+def served(request, tmp_path_factory):
+    with contextlib.ExitStack() as stack:
+        overrides = {}
+        if request.param == "s3":
+            endpoint = stack.enter_context(s3_server())
+            make_bucket(endpoint, "results")
+            patch = stack.enter_context(pytest.MonkeyPatch.context())
+            for name, value in environment(endpoint).items():
+                patch.setenv(name, value)
+            overrides["storage_url"] = "s3://results/fitroom"
+        settings = Settings(data_dir=tmp_path_factory.mktemp("results"), workers=1, **overrides)
+        yield from _served(settings)
+
+
+def _served(settings: Settings):
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         _, key = app.state.runtime.keys.create("results")
@@ -98,8 +115,10 @@ def test_retention_deletes_rows_and_blobs(served):
     purged = janitor.purge(now=datetime.now(UTC) + timedelta(hours=73))
     assert purged >= 1
     assert runtime.jobs.get(job_id) is None
-    job_dir = runtime.stores.settings.blob_dir / "jobs" / job_id
-    assert not job_dir.exists() or not any(job_dir.rglob("*"))
+    key = _path(body["image_url"])[0].removeprefix("/files/")
+    with pytest.raises(BlobNotFound):
+        runtime.storage.info(key)
+    assert runtime.storage.delete_prefix(f"jobs/{job_id}/") == 0  # nothing of the job is left
     path, query = _path(body["image_url"])
     assert client.get(path, params=query).status_code == 404
     r = client.post(POLL, json={"request_id": job_id})

@@ -152,3 +152,18 @@ class Engine(ABC):
             except FitroomError as exc:
                 results.append(exc)
         return results
+
+
+class BatchEngine(Engine):
+    """An engine whose work is done in batches: it implements ``run_batch``, and one run
+    is a batch of one."""
+
+    def run(self, request: EngineRequest) -> EngineResult:
+        result = self.run_batch([request])[0]
+        if isinstance(result, FitroomError):
+            raise result
+        return result
+
+    @abstractmethod
+    def run_batch(self, requests: Sequence[EngineRequest]) -> list[EngineResult | FitroomError]:
+        """Run several compatible requests in shared passes; one result or error per request."""

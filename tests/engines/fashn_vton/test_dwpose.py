@@ -21,8 +21,8 @@ from PIL import Image
 from fitroom.engines.fashn_vton import dwpose, resize, standin
 from fitroom.engines.fashn_vton.dwpose import DETECTOR_FILE, POSE_FILE, DWPose
 from fitroom.engines.fashn_vton.skeleton import draw_skeleton
+from tests.engines.fashn_vton.references import FIXTURES, pose_arrays, pose_reference
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fashn_vton"
 TOL = 1e-4
 
 
@@ -34,13 +34,12 @@ def sha256(data: bytes | np.ndarray) -> str:
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
-    return json.loads((FIXTURES / "pose_reference.json").read_text())
+    return pose_reference()
 
 
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "pose_reference.npz") as data:
-        return {k: data[k] for k in data.files}
+    return pose_arrays()
 
 
 @pytest.fixture(scope="module")

@@ -7,28 +7,17 @@ The reference outputs in tests/fixtures/fashn_vton come from the published code 
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from fitroom.engines.fashn_vton.model import ARCH_KEYS, TryOnModel, timestep_embedding
+from tests.engines.fashn_vton.references import FIXTURES
+from tests.engines.fashn_vton.references import model_reference as reference
+from tests.engines.fashn_vton.references import model_tensors as tensors
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fashn_vton"
 CONDITION_NAMES = ("person", "person_pose", "garment", "garment_pose")
-
-
-@cache
-def reference() -> dict[str, Any]:
-    return json.loads((FIXTURES / "reference.json").read_text())
-
-
-@cache
-def tensors() -> dict[str, torch.Tensor]:
-    return load_file(FIXTURES / "tensors.safetensors")
 
 
 def load_model(which: str, dtype: torch.dtype = torch.float32) -> TryOnModel:

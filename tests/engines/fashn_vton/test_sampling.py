@@ -7,9 +7,7 @@ same initial noise; see scripts/make_vton_reference.py.
 from __future__ import annotations
 
 import itertools
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,19 +16,11 @@ from safetensors.torch import load_file
 
 from fitroom.engines.fashn_vton.model import TryOnModel
 from fitroom.engines.fashn_vton.sampling import count_forwards, sample, time_schedule
+from tests.engines.fashn_vton.references import FIXTURES
+from tests.engines.fashn_vton.references import model_reference as reference
+from tests.engines.fashn_vton.references import model_tensors as tensors
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fashn_vton"
 INPUT_NAMES = ("person", "person_pose", "garment", "garment_pose", "category")
-
-
-@cache
-def reference() -> dict[str, Any]:
-    return json.loads((FIXTURES / "reference.json").read_text())
-
-
-@cache
-def tensors() -> dict[str, torch.Tensor]:
-    return load_file(FIXTURES / "tensors.safetensors")
 
 
 @cache

@@ -8,8 +8,6 @@ this drawing) is in ``test_dwpose.py``.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,19 +23,17 @@ from fitroom.engines.fashn_vton.skeleton import (
     draw_skeleton,
     flat_lay_pose,
 )
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fashn_vton"
+from tests.engines.fashn_vton.references import pose_arrays, pose_reference
 
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
-    return json.loads((FIXTURES / "pose_reference.json").read_text())
+    return pose_reference()
 
 
 @pytest.fixture(scope="module")
 def arrays() -> dict[str, np.ndarray]:
-    with np.load(FIXTURES / "pose_reference.npz") as data:
-        return {k: data[k] for k in data.files}
+    return pose_arrays()
 
 
 def pose_from_published(body: np.ndarray, subset: np.ndarray, hands: np.ndarray, faces: np.ndarray) -> WholeBodyPose:

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fitroom.engines.base import Device, Engine, EngineRequest, EngineResult, Input
+from fitroom.engines.base import BatchEngine, Device, EngineRequest, EngineResult, Input
 from fitroom.engines.fashn_vton.weights import missing_files
 from fitroom.engines.registry import register
 from fitroom.errors import FitroomError, InvalidParameter
@@ -63,7 +63,7 @@ def steps_for(options: TryOnOptions) -> int:
 
 
 @register
-class FashnVtonEngine(Engine):
+class FashnVtonEngine(BatchEngine):
     name = "fashn-vton-1.5"
     kinds = frozenset({JobKind.CLOTHING})
     inputs = (Input("person"), Input("garment"))
@@ -128,12 +128,6 @@ class FashnVtonEngine(Engine):
             self._pipeline = Pipeline.load(Path(folder), self.device_name)
             log.info("FASHN VTON v1.5 loaded on %s", self.device_name)
         return self._pipeline
-
-    def run(self, request: EngineRequest) -> EngineResult:
-        result = self.run_batch([request])[0]
-        if isinstance(result, FitroomError):
-            raise result
-        return result
 
     def run_batch(self, requests: Sequence[EngineRequest]) -> list[EngineResult | FitroomError]:
         """Prepare each request (an unusable one fails alone), then sample the prepared

@@ -18,14 +18,14 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
+from fitroom.engines.base import BatchEngine, EngineRequest, EngineResult, Input
 from fitroom.engines.registry import register
 from fitroom.errors import FitroomError, InvalidParameter
 from fitroom.options import JobKind, TryOnOptions
 from fitroom.settings import Settings
 
 
-class CountingEngine(Engine):
+class CountingEngine(BatchEngine):
     kinds = frozenset(JobKind)
     inputs = (
         Input("person", required=False),
@@ -39,12 +39,6 @@ class CountingEngine(Engine):
     @classmethod
     def batch_key(cls, options: TryOnOptions) -> Hashable:
         return options.effort
-
-    def run(self, request: EngineRequest) -> EngineResult:
-        result = self.run_batch([request])[0]
-        if isinstance(result, FitroomError):
-            raise result
-        return result
 
     def run_batch(self, requests: Sequence[EngineRequest]) -> list[EngineResult | FitroomError]:
         self._log(requests)
