@@ -10,6 +10,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,15 +40,26 @@ def main(
     ] = False,
 ) -> None:
     """Fitroom: self-hosted virtual try-on server."""
+
+
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, soft_wrap=True)  # never wrap a path or a command mid-line
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (env FITROOM_DATA_DIR).")
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env FITROOM_DATA_DIR).")]
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (env FITROOM_DATABASE_URL).")]
+StorageUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--storage-url", help="file:///path or s3://bucket/prefix (env FITROOM_STORAGE_URL; default: the data dir)."
+    ),
 ]
-DatabaseUrl = Annotated[
-    str | None, typer.Option("--database-url", help="SQLAlchemy URL (env FITROOM_DATABASE_URL).")
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        help="Redis for rate limits and job wake-ups shared across processes and machines (env FITROOM_REDIS_URL).",
+    ),
 ]
 Engines = Annotated[
     str | None,
@@ -61,14 +73,25 @@ Routes = Annotated[
     list[str] | None,
     typer.Option(
         "--route",
-        help="KIND=ENGINE or DIALECT:KIND=ENGINE, e.g. fashn:clothing=fashn-vton-1.5; repeatable "
-        "[env FITROOM_ROUTES].",
+        help="KIND=ENGINE or DIALECT:KIND=ENGINE, e.g. fashn:clothing=fashn-vton-1.5; repeatable [env FITROOM_ROUTES].",
     ),
 ]
 
 
 def _settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """The settings, or an exit with one line per bad value, named as its variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                name = "FITROOM_" + "_".join(str(part) for part in error["loc"]).upper()
+                message = f"{name}: {message} (given: {error.get('input')!r})"
+            err.print(f"[red]bad setting[/red]: {message}")
+        raise typer.Exit(2) from None
 
 
 def _key_stores(settings: Settings, *, create: bool) -> Any:
@@ -93,24 +116,36 @@ def _key_stores(settings: Settings, *, create: bool) -> Any:
     return Stores.open(settings)
 
 
-def _check_lanes(settings: Settings, *, run_workers: bool) -> None:
-    """Refuse to start, in one sentence, when a named engine cannot run here or a route
-    names an engine that cannot serve it: better now than a job that waits forever."""
+def _check_can_start(settings: Settings, *, run_workers: bool) -> None:
+    """Refuse to start, in one sentence, when a named engine cannot run here, a route
+    names an engine that cannot serve it, or blobs cannot be stored: better now than a
+    job that waits forever or fails on its first image."""
     from fitroom.api.dialects import DIALECTS
-    from fitroom.errors import EngineUnavailable
+    from fitroom.errors import EngineUnavailable, StorageUnavailable
     from fitroom.jobs.routing import Router
     from fitroom.jobs.worker import plan_lanes
+    from fitroom.storage import open_storage
+    from fitroom.storage.signing import UrlSigner
 
     try:
         Router(settings, [d.name for d in DIALECTS])
         if run_workers:
             plan_lanes(settings, settings.engines)
-    except EngineUnavailable as exc:
+        # Only reached, not used: any secret signs nothing here.
+        open_storage(settings.resolved_storage_url, UrlSigner(b"check"), settings.resolved_base_url).check()
+    except (EngineUnavailable, StorageUnavailable) as exc:
         err.print(f"[red]cannot start[/red]: {exc.message}")
         raise typer.Exit(1) from None
     except ValueError as exc:
         err.print(f"[red]cannot start[/red]: {exc}")
         raise typer.Exit(1) from None
+    if settings.storage_url and settings.storage_url.startswith("s3://") and not settings.secret_key:
+        # Shared storage means several processes hand out result URLs (servers in polls,
+        # workers in webhooks); each data dir's own key would make the others' URLs fail.
+        err.print(
+            "[yellow]note[/yellow]: FITROOM_SECRET_KEY is unset, so result URLs are signed with this data dir's own "
+            "key; give every server and worker of a cluster the same FITROOM_SECRET_KEY"
+        )
 
 
 # --- server ----------------------------------------------------------------------------
@@ -135,18 +170,12 @@ def serve(
             help="API processes on the port; more than 1 needs FITROOM_REDIS_URL (env FITROOM_API_WORKERS).",
         ),
     ] = None,
-    redis_url: Annotated[
-        str | None, typer.Option(help="Redis for rate limits shared across processes (env FITROOM_REDIS_URL).")
-    ] = None,
+    storage_url: StorageUrl = None,
+    redis_url: RedisUrl = None,
     engines: Engines = None,
     route: Routes = None,
 ) -> None:
     """Run the API server, with a lane per ready engine unless --workers 0."""
-    import uvicorn
-
-    from fitroom.api.app import create_app
-    from fitroom.runtime import Stores
-
     overrides = {
         "host": host,
         "port": port,
@@ -154,18 +183,31 @@ def serve(
         "database_url": database_url,
         "workers": workers,
         "api_workers": api_workers,
+        "storage_url": storage_url,
         "redis_url": redis_url,
         "engines": engines,
         "routes": ",".join(route) if route else None,
     }
     settings = _settings(**overrides)
+    if settings.api_workers > 1:
+        # The API processes and the lanes process add their metrics up in files; the
+        # variable must be set before prometheus-client is first imported.
+        metrics_dir = settings.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    import uvicorn
+
+    from fitroom.api.app import create_app
+    from fitroom.runtime import Stores
+
     if settings.api_workers > 1 and not settings.redis_url:
         err.print(
             "[red]cannot start[/red]: with --api-workers above 1, each process would count rate limits on its "
             "own and allow N times the documented rate; set FITROOM_REDIS_URL (or --redis-url) to share them"
         )
         raise typer.Exit(2)
-    _check_lanes(settings, run_workers=settings.worker_count > 0)
+    _check_can_start(settings, run_workers=settings.worker_count > 0)
     stores = Stores.open(settings)
     try:
         first_key = None
@@ -244,18 +286,32 @@ def _lanes_process(settings_json: dict[str, Any]) -> None:
 def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    storage_url: StorageUrl = None,
+    redis_url: RedisUrl = None,
     engines: Engines = None,
     slots: Annotated[
         int | None, typer.Option(help="Engine processes per CPU lane (default: one per core) (env FITROOM_WORKERS).")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's metrics (run times) on this port (env FITROOM_WORKER_METRICS_PORT)."),
+    ] = None,
 ) -> None:
     """Run jobs only, one lane per engine, sharing the database and storage with
     `fitroom serve --workers 0`."""
-    settings = _settings(data_dir=data_dir, database_url=database_url, workers=slots, engines=engines)
+    settings = _settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        storage_url=storage_url,
+        redis_url=redis_url,
+        workers=slots,
+        engines=engines,
+        worker_metrics_port=metrics_port,
+    )
     if settings.worker_count <= 0:
         err.print("[red]cannot start[/red]: a worker needs at least one engine process (--slots 1 or more)")
         raise typer.Exit(2)
-    _check_lanes(settings, run_workers=True)
+    _check_can_start(settings, run_workers=True)
     _run_worker(settings, announce=True)
 
 
@@ -267,6 +323,13 @@ def _run_worker(settings: Settings, *, announce: bool) -> None:
     async def main() -> None:
         runtime = await Runtime.start(settings, dialects=DIALECTS, run_workers=True)
         assert runtime.worker is not None
+        if settings.worker_metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            from fitroom.metrics import registry
+
+            # No API here: the engine run times are served on a port of their own.
+            start_http_server(settings.worker_metrics_port, settings.worker_metrics_host, registry=registry())
         if announce:
             lanes = ", ".join(
                 f"{lane.engine.name} ({len(lane.plan.devices)} × {lane.plan.devices[0]})"
@@ -413,14 +476,10 @@ def tryon(
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Same inputs and seed give the same image.")] = 42,
     effort: Annotated[Effort, typer.Option(help="Speed against quality.")] = Effort.BALANCED,
-    num_outputs: Annotated[
-        int, typer.Option(min=1, max=5, help="Variants to write (out.png, out-1.png, ...).")
-    ] = 1,
+    num_outputs: Annotated[int, typer.Option(min=1, max=5, help="Variants to write (out.png, out-1.png, ...).")] = 1,
     mask_only: Annotated[bool, typer.Option("--mask-only", help="Write only the try-on mask.")] = False,
     crop: Annotated[bool, typer.Option("--crop", help="Crop to 3:4 around the person.")] = False,
-    remove_background: Annotated[
-        bool, typer.Option("--remove-background", help="Put the result on white.")
-    ] = False,
+    remove_background: Annotated[bool, typer.Option("--remove-background", help="Put the result on white.")] = False,
     engine: Annotated[str | None, typer.Option(help="Engine name (default: the kind's; see: fitroom engines).")] = None,
 ) -> None:
     """Run one try-on without a server: with --garment a clothing try-on, otherwise a

@@ -37,7 +37,8 @@ vendor's status and body, so no layer below the API knows about HTTP.
     │   └── EngineUnavailable            the named engine is not installed / not registered
     └── StorageError
         ├── BlobNotFound                 no blob under that key (or it expired)
-        └── SignatureInvalid             a signed URL was tampered with or has expired
+        ├── SignatureInvalid             a signed URL was tampered with or has expired
+        └── StorageUnavailable           the object store cannot be reached, or has no such bucket
 
 A job that fails stores ``code`` and ``message`` of the error that failed it, so a
 dialect can render the failure long after the exception is gone.
@@ -272,3 +273,9 @@ class SignatureInvalid(StorageError):
     """The signed URL was altered or has expired."""
 
     code = "signature_invalid"
+
+
+class StorageUnavailable(StorageError):
+    """The object store cannot be reached, refuses the credentials, or has no such bucket."""
+
+    code = "storage_unavailable"

@@ -28,15 +28,17 @@ from fitroom.jobs.janitor import Janitor
 from fitroom.jobs.keys import KeyStore
 from fitroom.jobs.lanes import LaneStore
 from fitroom.jobs.model import JobState
-from fitroom.jobs.notify import JobNotifier
+from fitroom.jobs.notify import JobNotifier, RedisRelay
 from fitroom.jobs.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from fitroom.jobs.service import TryOnService
 from fitroom.jobs.store import JobStore
 from fitroom.jobs.terms import DialectTerms
 from fitroom.jobs.webhooks import WebhookSender
 from fitroom.jobs.worker import Worker, plan_lanes
+from fitroom.metrics import StoreFigures
 from fitroom.settings import Settings
-from fitroom.storage.local import LocalStorage
+from fitroom.storage import open_storage
+from fitroom.storage.base import Storage
 from fitroom.storage.signing import UrlSigner
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class Stores:
     jobs: JobStore
     lanes: LaneStore
     signer: UrlSigner
-    storage: LocalStorage
+    storage: Storage
 
     @classmethod
     def open(cls, settings: Settings) -> Stores:
@@ -70,7 +72,12 @@ class Stores:
             jobs=JobStore(db),
             lanes=LaneStore(db, heartbeat_seconds=settings.lane_heartbeat_seconds),
             signer=signer,
-            storage=LocalStorage(settings.blob_dir, signer, settings.resolved_base_url),
+            storage=open_storage(
+                settings.resolved_storage_url,
+                signer,
+                settings.resolved_base_url,
+                presigned_urls=settings.result_urls == "presigned",
+            ),
         )
 
     def close(self) -> None:
@@ -83,6 +90,7 @@ class Runtime:
     service: TryOnService
     loader: ImageLoader
     worker: Worker | None = None
+    relay: RedisRelay | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _counts: tuple[float, dict[JobState, int]] = (float("-inf"), {})
     _counting: asyncio.Future[None] | None = None
@@ -102,7 +110,7 @@ class Runtime:
         return self.stores.jobs
 
     @property
-    def storage(self) -> LocalStorage:
+    def storage(self) -> Storage:
         return self.stores.storage
 
     @property
@@ -110,9 +118,7 @@ class Runtime:
         return self.stores.signer
 
     @classmethod
-    async def start(
-        cls, settings: Settings, *, dialects: Sequence[DialectTerms], run_workers: bool = True
-    ) -> Runtime:
+    async def start(cls, settings: Settings, *, dialects: Sequence[DialectTerms], run_workers: bool = True) -> Runtime:
         """Open the stores and start the janitor and, with ``run_workers`` (and
         ``FITROOM_WORKERS`` not 0), a worker with a lane for each of ``settings.engines``
         (every ready engine when unset). Raises ``EngineUnavailable`` when a named engine
@@ -140,9 +146,10 @@ class Runtime:
             dialects=by_name,
         )
         runtime = cls(stores=stores, service=service, loader=loader)
-        webhooks = WebhookSender(
-            jobs=stores.jobs, view=service.view, dialects=by_name, post=loader.fetcher.post_json
-        )
+        if settings.redis_url:
+            runtime.relay = RedisRelay(settings.redis_url, notifier)
+            runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="job-events"))
+        webhooks = WebhookSender(jobs=stores.jobs, view=service.view, dialects=by_name, post=loader.fetcher.post_json)
         janitor = Janitor(
             settings,
             jobs=stores.jobs,
@@ -173,7 +180,20 @@ class Runtime:
                 await task
         await self.loader.aclose()
         await self.service.limiter.aclose()
+        if self.relay is not None:
+            await self.relay.aclose()
         self.stores.close()
+
+    def figures(self) -> StoreFigures:
+        """What ``/metrics`` reads of the store (see ``fitroom.metrics``)."""
+        jobs, queued, charged, refunded = self.jobs.figures()
+        return StoreFigures(
+            jobs=jobs,
+            queued=queued,
+            credits_charged=charged,
+            credits_refunded=refunded,
+            processes=self.stores.lanes.processes_by_engine(),
+        )
 
     async def health(self) -> dict[str, Any]:
         # Counting the jobs table costs a scan: a second-old count serves every probe.

@@ -11,9 +11,10 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -55,8 +56,16 @@ class Settings(BaseSettings):
 
     # --- where things live ------------------------------------------------------------
     data_dir: Path = Field(Path("fitroom-data"), description="Database, blobs and secret live here.")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default: SQLite file in the data dir."
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in the data dir.")
+    storage_url: str | None = Field(
+        None,
+        description="Where inputs and results live: file:///path or s3://bucket/prefix (endpoint, region and "
+        "credentials from the standard AWS variables); default: the data dir's blobs folder.",
+    )
+    result_urls: Literal["signed", "presigned"] = Field(
+        "signed",
+        description="Result URLs: this server's signed /files URLs (signed) or the object store's own presigned "
+        "GET URLs (presigned, s3:// storage only).",
     )
     secret_key: str | None = Field(
         None, description="HMAC key for signed URLs; default: generated once into the data dir."
@@ -88,8 +97,8 @@ class Settings(BaseSettings):
     # --- keys, limits, credits ------------------------------------------------------------
     redis_url: str | None = Field(
         None,
-        description="redis://host:port/db: rate limits shared by every API process and server; "
-        "without it each process counts on its own.",
+        description="redis://host:port/db: rate limits shared by every API process and server, and job "
+        "wake-ups across processes; without it each process counts on its own and waiters poll the store.",
     )
     polling_requires_key: bool = Field(
         False, description="Make the two keyless Pixazo polling endpoints require a key."
@@ -155,6 +164,16 @@ class Settings(BaseSettings):
     )
     vton_device: str = Field("auto", description="auto (every GPU, else the CPU), cuda, or cpu.")
 
+    # --- metrics -------------------------------------------------------------------------
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Token (Authorization: Bearer) that opens /metrics to Prometheus; unset: /metrics answers 404.",
+    )
+    worker_metrics_port: int | None = Field(
+        None, description="fitroom worker serves its own metrics (engine run times) on this port; unset: none."
+    )
+    worker_metrics_host: str = Field("127.0.0.1", description="Address the worker's metrics port binds to.")
+
     # --- operator view ------------------------------------------------------------------
     # A SecretStr, so that the token never shows in a repr, a log line or a traceback.
     admin_token: SecretStr | None = Field(
@@ -177,6 +196,22 @@ class Settings(BaseSettings):
             return self.prices[dialect]
         alias = aliases.get(dialect)
         return alias if alias is not None else default
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_form(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if (parts.scheme == "file" and parts.path) or (parts.scheme == "s3" and parts.netloc):
+            return value
+        raise ValueError("expected file:///path or s3://bucket/prefix")
+
+    @model_validator(mode="after")
+    def _presigned_needs_an_object_store(self) -> Settings:
+        if self.result_urls == "presigned" and not (self.storage_url or "").startswith("s3://"):
+            raise ValueError("FITROOM_RESULT_URLS=presigned needs FITROOM_STORAGE_URL=s3://bucket/prefix")
+        return self
 
     @property
     def all_routes(self) -> dict[str, str]:
@@ -217,3 +252,7 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or self.blob_dir.resolve().as_uri()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 
 import httpx
 from PIL import Image
@@ -18,6 +19,7 @@ from tests.helpers import (
     server_log,
     start_server,
 )
+from tests.s3_server import environment, s3_server
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -42,6 +44,9 @@ def test_keys_create_prints_the_key_alone_on_the_last_line_and_it_works(tmp_path
         assert httpx.get(url, headers={"X-API-KEY": "fr_nope"}).status_code == 401
         revoked = run("keys", "revoke", "shop", "--data-dir", data)
         assert revoked.returncode == 0, revoked.stderr
+        # A verified key is trusted for one second (polls skip the store), so the
+        # revocation must hold from then on, not necessarily on the very next request.
+        time.sleep(1.1)
         assert httpx.get(url, headers={"X-API-KEY": key}).status_code == 401
     finally:
         server.kill()
@@ -116,6 +121,10 @@ def test_eval_writes_contact_sheets_and_metrics_for_clothing_and_glasses(tmp_pat
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     assert set(summary) == {"clothing", "glasses"}
+    # the old garment's residue is measured on every top, with a picture of where it shows
+    (pair_record,) = [json.loads(p.read_text()) for p in (out / "pairs").glob("*__*.json")]
+    assert 0.0 <= pair_record["residue"] <= 1.0
+    assert summary["clothing"]["median_residue_upper_full"] == pair_record["residue"]
     sheets = sorted(p.name for p in out.rglob("*.png"))
     assert any("sheet" in name for name in sheets), sheets
     for sheet in out.glob("*sheet*.png"):
@@ -171,6 +180,37 @@ def test_serve_refuses_a_route_to_an_engine_that_cannot_serve_it(tmp_path):
     bad_dialect = run("serve", "--route", "acme:clothing=cpu-clothing", "--data-dir", str(tmp_path))
     assert bad_dialect.returncode == 1
     assert "'acme' is not a dialect" in bad_dialect.stderr
+
+
+def test_bad_settings_and_unusable_storage_stop_serve_and_worker_in_one_line(tmp_path):
+    data = ["--data-dir", str(tmp_path), "--port", str(free_port())]
+    env = {**os.environ, "FITROOM_WORKERS": "lots"}
+    typo = subprocess.run([fitroom_bin(), "serve", *data], capture_output=True, text=True, timeout=120, env=env)
+    assert typo.returncode == 2
+    assert "bad setting: FITROOM_WORKERS: Input should be a valid integer" in typo.stderr
+    assert "'lots'" in typo.stderr and "Traceback" not in typo.stderr
+
+    form = run("worker", "--storage-url", "s3:///prefix", "--data-dir", str(tmp_path))
+    assert form.returncode == 2
+    assert "FITROOM_STORAGE_URL: expected file:///path or s3://bucket/prefix (given: 's3:///prefix')" in form.stderr
+    presigned = subprocess.run(
+        [fitroom_bin(), "serve", *data],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "FITROOM_RESULT_URLS": "presigned"},
+    )  # fmt: skip
+    assert presigned.returncode == 2
+    assert "FITROOM_RESULT_URLS=presigned needs FITROOM_STORAGE_URL=s3://bucket/prefix" in presigned.stderr
+
+    with s3_server() as endpoint:
+        s3_env = {**os.environ, **environment(endpoint)}
+        for command in ("serve", "worker"):
+            missing = subprocess.run(
+                [fitroom_bin(), command, "--storage-url", "s3://no-such-bucket/x", "--data-dir", str(tmp_path)],
+                capture_output=True, text=True, timeout=120, env=s3_env,
+            )  # fmt: skip
+            assert missing.returncode == 1, missing.stderr
+            assert f"cannot start: bucket 'no-such-bucket' at {endpoint}: no such bucket: create it first" in (
+                missing.stderr
+            )
 
 
 def test_version_and_every_option_has_help() -> None:

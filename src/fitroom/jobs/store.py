@@ -147,6 +147,11 @@ def _spec(job_id: str, data: dict[str, Any]) -> JobSpec:
     return spec
 
 
+def _aware(moment: datetime) -> datetime:
+    """``moment`` in UTC, also when an aggregate returned it naive (SQLite)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _held_by(job_id: str, worker_id: str) -> list[sa.ColumnElement[bool]]:
     """The job is running under this worker's lease (whether or not the lease has lapsed:
     until the reaper takes the job back, nobody else can have it)."""
@@ -197,9 +202,7 @@ class JobStore:
             # charge one after the other (PostgreSQL; on SQLite, BEGIN IMMEDIATE does it).
             session.execute(sa.select(ApiKeyRow.id).where(ApiKeyRow.id == key.id).with_for_update())
             active = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(JobRow)
-                .where(JobRow.key_id == key.id, JobRow.state.in_(_ACTIVE))
+                sa.select(sa.func.count()).select_from(JobRow).where(JobRow.key_id == key.id, JobRow.state.in_(_ACTIVE))
             )
             if (active or 0) >= concurrency_limit:
                 # A slot frees when one of the key's jobs finishes: about one run from now.
@@ -329,8 +332,7 @@ class JobStore:
                 fits = [
                     job_id
                     for job_id, spec in rows
-                    if key(JobSpec.model_validate(spec)) == wanted
-                    and cost(JobSpec.model_validate(spec)) <= left
+                    if key(JobSpec.model_validate(spec)) == wanted and cost(JobSpec.model_validate(spec)) <= left
                 ]
                 if not fits:
                     break
@@ -372,9 +374,7 @@ class JobStore:
             )
             return rowcount(result) == 1
 
-    def succeed(
-        self, job_id: str, worker_id: str, outputs: list[dict[str, Any]], metadata: dict[str, Any]
-    ) -> bool:
+    def succeed(self, job_id: str, worker_id: str, outputs: list[dict[str, Any]], metadata: dict[str, Any]) -> bool:
         """Store the results; False (and nothing stored) when the worker lost the lease."""
         with self._session() as session, session.begin():
             result = session.execute(
@@ -429,9 +429,7 @@ class JobStore:
             )
             if rowcount(requeued) == 1:
                 return JobState.QUEUED
-            if self._finish(
-                session, _held_by(job_id, worker_id), state=JobState.FAILED, code=code, message=message
-            ):
+            if self._finish(session, _held_by(job_id, worker_id), state=JobState.FAILED, code=code, message=message):
                 return JobState.FAILED
             return None
 
@@ -472,9 +470,7 @@ class JobStore:
                     still_expired,
                     state=JobState.FAILED,
                     code="worker_lost",
-                    message=(
-                        f"The job was attempted {attempts} times and its worker stopped each time."
-                    ),
+                    message=(f"The job was attempted {attempts} times and its worker stopped each time."),
                 ):
                     failed += 1
         return requeued, failed
@@ -575,9 +571,7 @@ class JobStore:
     def counts(self) -> dict[JobState, int]:
         """How many jobs are in each state (every state present, zeros included)."""
         with self._reading() as session:
-            rows = session.execute(
-                sa.select(JobRow.state, sa.func.count()).group_by(JobRow.state)
-            ).all()
+            rows = session.execute(sa.select(JobRow.state, sa.func.count()).group_by(JobRow.state)).all()
         found = {JobState(state): count for state, count in rows}
         return {state: found.get(state, 0) for state in JobState}
 
@@ -657,9 +651,7 @@ class JobStore:
     def recent(self, limit: int = 50) -> list[JobRecord]:
         """The newest ``limit`` jobs, newest first (the operator view's job list)."""
         with self._reading() as session:
-            rows = session.scalars(
-                sa.select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit)
-            )
+            rows = session.scalars(sa.select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit))
             return [_record(row) for row in rows]
 
     def usage_by_key(self) -> dict[str, tuple[int, int]]:
@@ -667,9 +659,7 @@ class JobStore:
         as spent unless it was refunded; keys without jobs are absent."""
         spent = sa.func.sum(sa.case((JobRow.refunded.is_(False), JobRow.cost), else_=0))
         with self._reading() as session:
-            rows = session.execute(
-                sa.select(JobRow.key_id, sa.func.count(), spent).group_by(JobRow.key_id)
-            ).all()
+            rows = session.execute(sa.select(JobRow.key_id, sa.func.count(), spent).group_by(JobRow.key_id)).all()
         return {key_id: (count, int(total or 0)) for key_id, count, total in rows}
 
     def active_by_engine(self) -> dict[str, dict[JobState, int]]:
@@ -685,3 +675,31 @@ class JobStore:
         for engine, state, count in rows:
             depths.setdefault(engine, {JobState.QUEUED: 0, JobState.RUNNING: 0})[JobState(state)] = count
         return depths
+
+    # --- metrics ------------------------------------------------------------------------
+
+    def figures(self) -> tuple[dict[tuple[str, str, str], int], dict[str, tuple[int, float]], int, int]:
+        """What ``/metrics`` reports of the jobs: counts by (engine, state, error code),
+        queue depth and age of the oldest queued job per engine, credits charged and
+        refunded; three grouped reads."""
+        now = self._clock()
+        with self._reading() as session:
+            counts = session.execute(
+                sa.select(JobRow.engine, JobRow.state, JobRow.error_code, sa.func.count()).group_by(
+                    JobRow.engine, JobRow.state, JobRow.error_code
+                )
+            ).all()
+            queued = session.execute(
+                sa.select(JobRow.engine, sa.func.count(), sa.func.min(JobRow.created_at))
+                .where(JobRow.state == JobState.QUEUED.value)
+                .group_by(JobRow.engine)
+            ).all()
+            charged, refunded = session.execute(
+                sa.select(
+                    sa.func.coalesce(sa.func.sum(JobRow.cost), 0),
+                    sa.func.coalesce(sa.func.sum(sa.case((JobRow.refunded.is_(True), JobRow.cost), else_=0)), 0),
+                )
+            ).one()
+        jobs = {(engine, state, code or ""): count for engine, state, code, count in counts}
+        ages = {engine: (count, max(0.0, (now - _aware(oldest)).total_seconds())) for engine, count, oldest in queued}
+        return jobs, ages, int(charged), int(refunded)

@@ -38,6 +38,7 @@ from fitroom.jobs.model import JobState
 from fitroom.jobs.notify import JobNotifier
 from fitroom.jobs.service import job_prefix, output_key
 from fitroom.jobs.store import JobRecord, JobStore
+from fitroom.metrics import RUN_SECONDS
 from fitroom.settings import Settings
 from fitroom.storage.base import Storage
 
@@ -213,11 +214,10 @@ class Lane:
         records = [record for record, _ in ready]
         loop = asyncio.get_running_loop()
         pool = self._pools[device]
+        started = loop.time()
         payload = [(record.spec.model_dump(mode="json"), inputs) for record, inputs in ready]
         try:
-            future = loop.run_in_executor(
-                pool, run_jobs, self.engine.name, payload, self.settings.max_image_pixels
-            )
+            future = loop.run_in_executor(pool, run_jobs, self.engine.name, payload, self.settings.max_image_pixels)
             outcomes = await self._await_with_leases(records, future)
         except TimeoutError:
             # The run is still computing in its child: stop it, or it holds a slot forever.
@@ -239,7 +239,9 @@ class Lane:
             log.exception("engine %s failed unexpectedly on jobs %s", self.engine.name, [r.id for r in records])
             await self._retry_later(records, "internal_error", "The engine failed unexpectedly.")
             return
+        seconds = loop.time() - started
         for record, outcome in zip(records, outcomes, strict=True):
+            RUN_SECONDS.labels(self.engine.name).observe(seconds)
             if isinstance(outcome, Failure):
                 await self._finish_failed(record, outcome.code, outcome.message)
             else:

@@ -1,4 +1,5 @@
-"""The storage interface. One file per implementation beside it (``local.py``; S3 later).
+"""The storage interface. One file per implementation beside it (``local.py``, ``s3.py``);
+``fitroom.storage.open_storage`` picks one from ``FITROOM_STORAGE_URL``.
 
 Keys are relative, slash-separated paths such as ``jobs/<job id>/outputs/0.png``; a job
 keeps everything under ``jobs/<job id>/`` so deleting a job's blobs is one prefix delete.
@@ -42,3 +43,8 @@ class Storage(ABC):
     @abstractmethod
     def url(self, key: str, expires_in: int) -> str:
         """A URL that reads the blob until ``expires_in`` seconds from now, and not after."""
+
+    def check(self) -> None:
+        """Raise ``StorageUnavailable`` saying why, when blobs cannot be stored here: run
+        once when a server or worker starts, so a misconfiguration stops it at once
+        rather than failing its first job."""

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
-from fitroom.errors import BlobNotFound
+from fitroom.errors import BlobNotFound, StorageUnavailable
 from fitroom.storage.base import BlobInfo, Storage
 from fitroom.storage.signing import UrlSigner
 
@@ -27,6 +25,15 @@ class LocalStorage(Storage):
         self.root = root
         self.signer = signer  # the /files route verifies with it before ``get``
         self._base_url = base_url.rstrip("/")
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-check"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot write blobs under {self.root}: {exc.strerror or exc}") from None
 
     def put(self, key: str, data: bytes, content_type: str) -> BlobInfo:
         path = self._path(key)
@@ -81,9 +88,7 @@ class LocalStorage(Storage):
 
     def url(self, key: str, expires_in: int) -> str:
         self._path(key)  # a URL for a key that could never be stored is a bug upstream
-        expires = int(time.time()) + expires_in
-        signature = self.signer.sign(key, expires)
-        return f"{self._base_url}/files/{quote(key)}?expires={expires}&sig={signature}"
+        return self.signer.files_url(self._base_url, key, expires_in)
 
     def _path(self, key: str) -> Path:
         """The file for ``key``; ``ValueError`` for anything but a plain relative path."""

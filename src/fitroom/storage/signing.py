@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import quote
 
 from fitroom.errors import SignatureInvalid
 
@@ -31,6 +32,11 @@ class UrlSigner:
         # unambiguously whatever the key contains.
         message = b"%s\n%d\n%s" % (_PURPOSE, expires, key.encode("utf-8"))
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def files_url(self, base_url: str, key: str, expires_in: int) -> str:
+        """This server's ``/files`` URL for ``key``, valid for ``expires_in`` seconds."""
+        expires = int(time.time()) + expires_in
+        return f"{base_url.rstrip('/')}/files/{quote(key)}?expires={expires}&sig={self.sign(key, expires)}"
 
     def verify(self, key: str, expires: int, signature: str, *, now: float | None = None) -> None:
         """Raise ``SignatureInvalid`` unless ``signature`` is this server's for ``key`` and
