@@ -185,7 +185,9 @@ def test_a_timed_out_run_stops_only_its_own_lane(tmp_path: Path) -> None:
         engine_modules=[TEST_ENGINES],
         engines=["test-a", "test-b"],
         routes={"rvton:clothing": "test-a", "fashn:clothing": "test-b"},
-        job_timeout_seconds=3,
+        # Long enough that a first run (a lane process starting on a loaded machine)
+        # never meets it; the stuck run sleeps far past it.
+        job_timeout_seconds=15,
         max_attempts=1,
     )
     with TestClient(create_app(settings)) as client:
@@ -222,7 +224,7 @@ def test_a_timed_out_run_stops_only_its_own_lane(tmp_path: Path) -> None:
         b_pid = calls(settings.data_dir, "test-b")[0]["pid"]
 
         stuck = rvton(2, "sleep=60")
-        assert stuck["status"] == "failed" and "longer than 3 seconds" in stuck["error"], stuck
+        assert stuck["status"] == "failed" and "longer than 15 seconds" in stuck["error"], stuck
         stuck_pid = calls(settings.data_dir, "test-a")[0]["pid"]
 
         assert fashn(3)["status"] == "completed"

@@ -34,7 +34,8 @@ import numpy as np
 from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.fit import Body, Fit, fit_garment, union, waist
+from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
+from fitroom.engines.cpu.skinning import pull_push
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, RegionNotVisible
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
@@ -87,7 +88,7 @@ def render(
     body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
     pieces = fit_garment(g, body, fit, shape, grid=settings.grid, cubic=settings.cubic)
     boxes = [p.box for p in pieces]
-    strip = _old_garment_to_remove(analysis, g.region)
+    strip = _old_garment_to_remove(analysis, g.region, _hem_y(pieces))
     if strip is not None and strip.any():
         ys, xs = np.nonzero(strip)
         boxes.append((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
@@ -107,7 +108,8 @@ def render(
         hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
         allowed[max(hips_y - y0, 0) :] = True
     allowed &= ~analysis.head[window]
-    torso_keep = allowed & ~analysis.in_front[window]
+    sleeved = _sleeved(pieces, body, analysis, (x0, y0, x1, y1))
+    torso_keep = allowed & ~((analysis.in_front[window] & ~sleeved) | analysis.hands[window])
     limb_keep = allowed & ~analysis.hands[window]
 
     colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
@@ -122,6 +124,22 @@ def render(
             ..., None
         ]
         alpha[sub] = total
+
+    solid = (alpha >= 0.5).astype(np.uint8)
+    # Body left uncovered inside the garment is closed too: narrow slits (where torso
+    # and sleeve pieces meet at a slant), and the body between the torso piece and a
+    # sleeve on the same row under fabric (the torso's width is measured without the
+    # arms, which can hide its edge). A neckline stays open: no fabric above it.
+    side = max(int(0.06 * body.shoulder_width) | 1, 3)
+    slits = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    between = (
+        np.maximum.accumulate(solid, axis=1).astype(bool)
+        & np.maximum.accumulate(solid[:, ::-1], axis=1)[:, ::-1].astype(bool)
+        & np.maximum.accumulate(solid, axis=0).astype(bool)
+    )
+    gaps = (sleeved | ((slits | between) & torso_keep & analysis.binary[window])) & (solid == 0)
+    if gaps.any():
+        colour, alpha = _close(colour, alpha, gaps)
 
     if settings.feather > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
@@ -158,16 +176,85 @@ def render(
     )
 
 
-def _old_garment_to_remove(analysis: persons.PersonAnalysis, region: Region) -> np.ndarray | None:
-    """What the person wears that the new garment replaces: the top for a top, top and
-    bottom for a dress, the bottom for a bottom; nothing for outerwear, which goes over."""
+def _along(points: np.ndarray, chain: np.ndarray) -> np.ndarray:
+    """Arc length along ``chain`` of each point's nearest point on it (N points × 2)."""
+    best_d = np.full(len(points), np.inf)
+    best_s = np.zeros(len(points))
+    start = 0.0
+    for a, b in zip(chain[:-1], chain[1:]):
+        seg = b - a
+        length = max(float(np.linalg.norm(seg)), 1e-6)
+        t = np.clip((points - a) @ seg / length**2, 0.0, 1.0)
+        d = np.linalg.norm(points - (a + t[:, None] * seg), axis=1)
+        closer = d < best_d
+        best_d[closer], best_s[closer] = d[closer], start + t[closer] * length
+        start += length
+    return best_s
+
+
+def _sleeved(
+    pieces: list[Piece], body: Body, analysis: persons.PersonAnalysis, box: tuple[int, int, int, int]
+) -> np.ndarray:
+    """The arms under the new sleeves (window coordinates): each arm from the shoulder
+    down to where its sleeve ends, across its whole width. There a bare arm is not in
+    front of the garment but inside it; and a sleeve is warped at a typical arm's width
+    while arms differ, so what it leaves of the arm is covered too (see ``_close``)."""
+    x0, y0, x1, y1 = box
+    window = (slice(y0, y1), slice(x0, x1))
+    sw = body.shoulder_width
+    offset = np.array([x0, y0], np.float64)
+    body_px = analysis.binary[window] & ~analysis.hands[window] & ~analysis.head[window]
+    sleeved = np.zeros(body_px.shape, bool)
+    for piece in pieces:
+        if piece.side is None:
+            continue
+        chain = np.array([body.shoulder[piece.side], body.elbow[piece.side], body.wrist[piece.side]]) - offset
+        bx0, by0, _, _ = piece.box
+        ys, xs = np.nonzero(piece.rgba[..., 3] > 0.5)
+        if len(xs) < 16:
+            continue
+        reach = float(np.percentile(_along(np.stack([xs + bx0 - x0, ys + by0 - y0], 1).astype(np.float64), chain), 98))
+        arm = np.zeros(body_px.shape, np.uint8)
+        for (a, b), radius in zip(zip(chain[:-1], chain[1:]), (0.17 * sw, 0.14 * sw)):
+            cv2.line(arm, tuple(int(v) for v in a), tuple(int(v) for v in b), (1,), max(int(2 * radius), 1))
+        ys, xs = np.nonzero((arm > 0) & body_px)
+        inside = _along(np.stack([xs, ys], 1).astype(np.float64), chain) <= reach
+        sleeved[ys[inside], xs[inside]] = True
+    return sleeved
+
+
+def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fabric over ``gaps``: the garment's own colour carried in from around them
+    (normalised convolution at half size, where only soft colour is needed)."""
+    h, w = alpha.shape
+    small = (max(w // 2, 1), max(h // 2, 1))
+    solid = np.where(alpha > 0.5, alpha, 0).astype(np.float32)  # the fabric, not its soft edge
+    weight = cv2.resize(solid, small, interpolation=cv2.INTER_AREA)
+    total = cv2.resize(colour * solid[..., None], small, interpolation=cv2.INTER_AREA)
+    filled = cv2.resize(pull_push(total, weight), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.where(gaps[..., None], filled, colour), np.where(gaps, 1.0, alpha).astype(np.float32)
+
+
+def _hem_y(pieces: list[Piece]) -> int:
+    """The lowest row the garment reaches."""
+    rows = [p.box[1] + int(np.flatnonzero((p.rgba[..., 3] > 0.5).any(axis=1)).max(initial=0)) for p in pieces]
+    return max(rows, default=0)
+
+
+def _old_garment_to_remove(analysis: persons.PersonAnalysis, region: Region, hem_y: int) -> np.ndarray | None:
+    """What the person wears that the new garment replaces: the top for a top, the
+    bottom for a bottom; nothing for outerwear, which goes over. A dress replaces the
+    top, and the bottom only down to its hem: trousers below a dress stay (painting bare
+    legs the length of a trouser leg is beyond a preview, and reads as worse)."""
     wardrobe = analysis.wardrobe
     if wardrobe is None or region is Region.OUTERWEAR:
         return None
     if region is Region.LOWER:
         return wardrobe.bottom
     if region is Region.FULL:
-        return wardrobe.top | wardrobe.bottom
+        bottom = wardrobe.bottom.copy()
+        bottom[hem_y:] = False
+        return wardrobe.top | bottom
     return wardrobe.top
 
 

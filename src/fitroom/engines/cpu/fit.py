@@ -18,7 +18,7 @@ from scipy.interpolate import RBFInterpolator
 
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.skinning import bounds, grid_vertices, invert, limb_forward, smoothstep
+from fitroom.engines.cpu.skinning import bounds, grid_vertices, invert, limb_forward, pull_push, smoothstep
 from fitroom.engines.cpu.warp import sample, tps_map
 from fitroom.options import Region
 
@@ -26,6 +26,7 @@ SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder poi
 ARM_WIDTH = 0.44  # a sleeve's width at the shoulder on the body, per shoulder width (0.36 bared the inner arm)
 WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
 ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0) to the armpit (1)
+LONG_SLEEVE = 0.75  # a sleeve reaching this share of the arm on the body is a long sleeve
 ROWS = 6  # spline control rows between a top's armpits and its hem
 
 
@@ -225,6 +226,7 @@ class Piece:
     rgba: np.ndarray
     box: tuple[int, int, int, int]
     is_limb: bool
+    side: str | None = None  # a sleeve's side ('a' image-left, 'b' image-right)
 
 
 def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -239,7 +241,7 @@ def fit_garment(
     with each leg; a skirt is one spline from waistband to hem."""
     sw = body.shoulder_width
     rgba = np.empty((*g.mask.shape, 4), np.float32)
-    rgba[..., :3] = g.rgb
+    rgba[..., :3] = _bled(g.rgb, g.mask)
     rgba[..., :3] *= 1 / 255
     # Garment vertices every few pixels, the inverse evaluated every few output pixels:
     # the effort's grid sets both.
@@ -256,7 +258,7 @@ def fit_garment(
         needs no fill inside the garment."""
         return int(np.clip(out_step / max(scale, 1e-3) * 0.5, 2, 10))
 
-    def piece(mask: np.ndarray, forward, keep, is_limb: bool) -> Piece | None:
+    def piece(mask: np.ndarray, forward, keep, is_limb: bool, side: str | None = None) -> Piece | None:
         """One part of the garment through the shared forward map. Its cut-out reaches a
         pixel into its neighbours so that, drawn together, no seam of half-alpha shows."""
         vertices = grid_vertices(mask, vertex_step)
@@ -267,7 +269,7 @@ def fit_garment(
         box = bounds(placed, 2 * out_step, shape)
         mx, my = invert(placed, vertices, box, out_step)
         grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        return Piece(warp(grown & g.mask, mx, my), box, is_limb=is_limb)
+        return Piece(warp(grown & g.mask, mx, my), box, is_limb=is_limb, side=side)
 
     pieces: list[Piece] = []
     geometry = Region.UPPER if g.region is Region.OUTERWEAR else g.region
@@ -335,10 +337,21 @@ def fit_garment(
         def mostly_sleeve(v: np.ndarray, weight=weight) -> np.ndarray:
             return weight(v) > 0.25
 
-        made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True)
+        made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True, side=side)
         if made is not None:
             pieces.append(made)
     return pieces
+
+
+def _bled(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The garment's colours with its rim replaced by its interior's, carried outwards:
+    the product photo's backdrop bleeds into the cut-out's edge pixels, and warped and
+    laid over each other (sleeve over torso) those pale rims read as seams."""
+    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+    if inner.sum() < 16:
+        return rgb
+    filled = pull_push(rgb.astype(np.float32) * inner[..., None], inner)
+    return np.where(inner[..., None] > 0, rgb, np.clip(filled, 0, 255)).astype(np.float32)
 
 
 def _hanging(body: Body, side: str) -> float:
@@ -353,7 +366,12 @@ def _membership(limb: garments.Limb, hanging: float):
     arm takes its whole sleeve with it, the ramp moving into the torso's armhole: there
     the torso's and the arm's maps are far apart, and fabric blended half-way between
     them would leave the shoulder bare."""
-    sigma = max(0.18 * limb.width, 2.0)
+    # The ramp's width follows the sleeve's: its mean width (area over length) where
+    # that is far below the armhole's (a long thin sleeve laid beside the body, whose
+    # armhole the outline over-measures), else a blur that wide would leave no pixel
+    # wholly sleeve and the sleeve would stay on the torso.
+    mean_width = float(limb.mask.sum()) / max(float(np.linalg.norm(limb.end - limb.root)), 1.0)
+    sigma = max(0.18 * (mean_width if mean_width < 0.5 * limb.width else limb.width), 2.0)
     # blurred at a quarter of the size: the ramp is wide and smooth, the cost a sixteenth
     h, w = limb.mask.shape
     small = cv2.resize(limb.mask.astype(np.float32), (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
@@ -388,6 +406,12 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
     # round; seen on the body it is the arm's width plus ease.
     across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
     along = scale * fit.length
+    # A long sleeve ends at the wrist whatever the photo's proportions: one that stops
+    # short leaves the old cuff showing, one that runs on covers the hand.
+    arm = float(np.linalg.norm(chain[1] - chain[0]) + np.linalg.norm(chain[2] - chain[1]))
+    sleeve = float(np.linalg.norm(limb.end - limb.root)) * along
+    if sleeve > LONG_SLEEVE * arm:
+        along *= arm * 1.02 / sleeve
 
     def bone(v: np.ndarray) -> np.ndarray:
         return limb_forward(v, limb.root, limb.end, chain, along, across, bend=0.5 * ARM_WIDTH * sw)

@@ -92,6 +92,9 @@ class PersonAnalysis:
         half_h = max(chin - centre[1], half_w)
         out = np.zeros(self.shape, np.uint8)
         cv2.ellipse(out, (int(centre[0]), int(centre[1])), (int(half_w), int(half_h * 1.6)), 0, 0, 360, (1,), -1)
+        # The ellipse reaches past the chin for hair at the sides of the face; below the
+        # chin it is neck and collar, which a try-on must be free to change.
+        out[max(int(chin + 0.15 * (chin - centre[1])), 0) :] = 0
         neck_y = int(min(chin, self.landmarks[[L_SHOULDER, R_SHOULDER], 1].min() - 0.1 * sw))
         x0, x1 = int(max(centre[0] - 1.6 * half_w, 0)), int(min(centre[0] + 1.6 * half_w, w))
         above = np.zeros(self.shape, bool)
@@ -158,14 +161,18 @@ class PersonAnalysis:
 
     @cached_property
     def hands(self) -> np.ndarray:
+        """Both hands, from a little past the wrist joint (the cuff of a sleeve reaches
+        it, and must not count as hand) to the fingers."""
         sw = self.shoulder_width
-        radius = (0.13 * sw,)
-        return (
-            self.limb((L_WRIST, L_INDEX), radius)
-            | self.limb((L_WRIST, L_PINKY), radius)
-            | self.limb((R_WRIST, R_INDEX), radius)
-            | self.limb((R_WRIST, R_PINKY), radius)
-        )
+        radius = 0.13 * sw
+        out = np.zeros(self.shape, np.uint8)
+        for wrist, fingers in ((L_WRIST, (L_INDEX, L_PINKY)), (R_WRIST, (R_INDEX, R_PINKY))):
+            for finger in fingers:
+                start, end = self.point(wrist), self.point(finger)
+                start = start + (end - start) * min(radius / max(float(np.linalg.norm(end - start)), 1.0), 0.6)
+                cv2.line(out, tuple(int(v) for v in start), tuple(int(v) for v in end), (1,), max(int(2 * radius), 1))
+                cv2.circle(out, tuple(int(v) for v in end), int(radius), (1,), -1)
+        return out.astype(bool) & self.binary
 
     def torso_run(self, y: int, centre_x: float, exclude: np.ndarray | None = None) -> tuple[int, int] | None:
         """The run of person pixels on row ``y`` that contains ``centre_x``."""

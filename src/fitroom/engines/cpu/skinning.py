@@ -108,7 +108,7 @@ def invert(
     total = np.stack([np.bincount(index, values[:, 0], gh * gw), np.bincount(index, values[:, 1], gh * gw)], axis=1)
     weight_img = weight.reshape(gh, gw).astype(np.float32)
     total_img = total.reshape(gh, gw, 2).astype(np.float32)
-    coarse = _pull_push(total_img, weight_img)
+    coarse = pull_push(total_img, weight_img)
     # Where no vertex came within a cell there is no garment. The vertices
     # reach past the garment's cut-out, so this edge is never the garment's edge (that
     # comes, anti-aliased, from sampling the cut-out): it only stops the fill's far
@@ -121,7 +121,7 @@ def invert(
     return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
 
 
-def _pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Fill cells without weight from the weighted values around them."""
     levels: list[tuple[np.ndarray, np.ndarray]] = []
     while min(weight.shape) > 2:

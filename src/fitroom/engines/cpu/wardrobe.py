@@ -38,6 +38,7 @@ GRABCUT_HEIGHT = 112  # and GrabCut itself no taller than this (its cost grows f
 GRABCUT_ITERATIONS = 1
 DIFFERENT_GARMENT = 18.0  # CIELAB distance between torso and thighs that says "a separate bottom"
 SLEEVE_COLOUR = 20.0  # CIELAB distance (lightness at half weight) within which an arm's cover is the top's sleeve
+STRAP_COLOUR = 35.0  # CIELAB distance from the top's colour of a strap's pixels (thin, so blended with skin)
 SKIN_GRAIN = (1.2, 4.0)  # grey levels: the range a synthesised skin's grain is kept in
 _GRAIN_TILE = 128
 
@@ -316,12 +317,15 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
         return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
 
     person = down(a.binary)
-    clothing = person & ~down(a.skin) & ~down(a.head) & ~down(a.hands)
+    # The hand is its skin: a cuff reaches past the wrist landmark into the hand's zone.
+    hands = a.hands & a.skin
+    clothing = person & ~down(a.skin) & ~down(a.head) & ~down(hands)
     top_small = _old_top(small, a, scale, clothing, person)
     # Back to full size: the smooth upscaled cut, sharpened by the full-size clothing map.
-    full_clothing = a.binary & ~a.skin & ~a.head & ~a.hands
+    full_clothing = a.binary & ~a.skin & ~a.head & ~hands
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
     top &= full_clothing
+    top |= _straps(rgb, a, top)
     rows = np.arange(h)[:, None]
     waist_y = _waist_y(a)
     ankles_y = float(a.landmarks[[persons.L_ANKLE, persons.R_ANKLE], 1].mean())
@@ -337,6 +341,30 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
         skin=_skin_layer(rgb, small, a, scale, body_small),
         background=_background_plate(small, person, (h, w)),
     )
+
+
+def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray) -> np.ndarray:
+    """Straps and thin collars of the old top: too thin to survive the cut's reduced
+    size (and the skin map, smoothed, runs over them), they are found at full size as
+    thin lines of the top's colour over the shoulders and chest that run into the top.
+    Only thin parts: hair lying on the shoulders is broad."""
+    if not top.any():
+        return top
+    sw = a.shoulder_width
+    shoulders_y = float(a.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].min())
+    y0, y1 = max(int(shoulders_y - 0.35 * sw), 0), int(np.flatnonzero(top.any(axis=1)).min()) + int(0.3 * sw)
+    lab = _lab(rgb[y0:y1])
+    colour = np.median(_lab(rgb[top][None])[0], axis=0)
+    near = (np.linalg.norm(lab - colour, axis=2) < STRAP_COLOUR) & a.binary[y0:y1] & ~a.head[y0:y1]
+    band = (near & ~top[y0:y1]).astype(np.uint8)
+    width = max(int(0.04 * sw) | 1, 3)
+    thin = (band > 0) & (cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((width, width), np.uint8)) == 0)
+    count, labels = cv2.connectedComponents(thin.astype(np.uint8), connectivity=8)
+    grown = cv2.dilate(top[y0:y1].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    touching = np.unique(labels[grown & thin])
+    out = np.zeros_like(top)
+    out[y0:y1] = np.isin(labels, touching[touching > 0])
+    return out
 
 
 def _waist_y(a: persons.PersonAnalysis) -> float:
