@@ -35,7 +35,7 @@ from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
-from fitroom.engines.cpu.skinning import pull_push
+from fitroom.engines.cpu.skinning import fill_half_size
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, RegionNotVisible
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
@@ -228,12 +228,8 @@ def _sleeved(
 def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fabric over ``gaps``: the garment's own colour carried in from around them
     (normalised convolution at half size, where only soft colour is needed)."""
-    h, w = alpha.shape
-    small = (max(w // 2, 1), max(h // 2, 1))
     solid = np.where(alpha > 0.5, alpha, 0).astype(np.float32)  # the fabric, not its soft edge
-    weight = cv2.resize(solid, small, interpolation=cv2.INTER_AREA)
-    total = cv2.resize(colour * solid[..., None], small, interpolation=cv2.INTER_AREA)
-    filled = cv2.resize(pull_push(total, weight), (w, h), interpolation=cv2.INTER_LINEAR)
+    filled = fill_half_size(colour, solid)
     return np.where(gaps[..., None], filled, colour), np.where(gaps, 1.0, alpha).astype(np.float32)
 
 

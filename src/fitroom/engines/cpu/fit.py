@@ -18,7 +18,14 @@ from scipy.interpolate import RBFInterpolator
 
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.skinning import bounds, grid_vertices, invert, limb_forward, pull_push, smoothstep
+from fitroom.engines.cpu.skinning import (
+    bounds,
+    fill_half_size,
+    grid_vertices,
+    invert,
+    limb_forward,
+    smoothstep,
+)
 from fitroom.engines.cpu.warp import sample, tps_map
 from fitroom.options import Region
 
@@ -350,12 +357,7 @@ def _bled(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
     if inner.sum() < 16:
         return rgb
-    # the fill only needs to be right near the rim: half size is plenty, a quarter the cost
-    h, w = mask.shape
-    half = (max(w // 2, 1), max(h // 2, 1))
-    weight = cv2.resize(inner, half, interpolation=cv2.INTER_AREA)
-    total = cv2.resize(rgb.astype(np.float32) * inner[..., None], half, interpolation=cv2.INTER_AREA)
-    filled = cv2.resize(pull_push(total, weight), (w, h), interpolation=cv2.INTER_LINEAR)
+    filled = fill_half_size(rgb.astype(np.float32), inner)
     return np.where(inner[..., None] > 0, rgb, np.clip(filled, 0, 255)).astype(np.float32)
 
 
