@@ -13,7 +13,9 @@ from skimage import data
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu import wardrobe as wardrobes
 from fitroom.engines.cpu.clothing import garment_and_change_masks
+from fitroom.engines.cpu.fit import TRAPEZIUS, Body
 from fitroom.errors import NoPersonFound
 from fitroom.options import TryOnOptions
 from tests.engines.test_clothing_geometry import draw_tee
@@ -110,3 +112,46 @@ def test_same_seed_same_bytes_with_the_old_garment_taken_off(engine):
     persons.clear_cache()
     again = engine.run(request).images[0]
     assert np.array_equal(first, again)
+
+
+def test_a_bare_arm_painted_over_the_torso_keeps_its_own_edges():
+    # a torso block with an arm lying over its side: the arm's edge inside the torso is
+    # darker than the torso beside it (the crease that makes it read as an arm)
+    torso = np.zeros((100, 100), bool)
+    torso[10:90, 20:80] = True
+    arms = np.zeros_like(torso)
+    arms[15:85, 60:76] = True
+    parts = wardrobes.BodyParts(torso=torso, arms=arms, legs=np.zeros_like(torso))
+    shade = wardrobes._roundness(parts, np.ones_like(torso), sw=100.0)
+    assert shade[50, 60] < shade[50, 55] - 0.1  # the arm's inner edge, the torso next to it
+    assert shade[50, 68] > shade[50, 60] + 0.1  # the arm's middle is lit
+
+
+def test_the_old_tops_broad_shade_carries_onto_the_skin_but_its_print_does_not():
+    # a white top whose right half turns away from the light (a broad shade) with a
+    # black letter-sized print on its lit half
+    rgb = np.full((120, 160, 3), 235, np.uint8)
+    rgb[:, 110:] = 185
+    rgb[50:58, 30:60] = 20  # the print: narrower than the closing reaches
+    worn = np.zeros((120, 160), bool)
+    worn[10:110, 10:150] = True
+    light = wardrobes._worn_light(rgb, [worn], sw=100.0)
+    assert abs(float(light[54, 45]) - 1.0) < 0.03  # under the print: lit as around it
+    assert float(light[60, 130]) < 0.9  # the shaded half: darker skin
+    far = ~cv2.dilate(worn.astype(np.uint8), np.ones((41, 41), np.uint8)).astype(bool)
+    assert np.allclose(light[far], 1.0, atol=1e-3)  # nothing worn there: nothing to say
+
+
+def test_the_shoulder_line_near_the_neck_is_covered(engine):
+    # A flat tee's shoulder runs straight from its corner to its collar; the body's
+    # rises over the trapezius. The garment follows the body there, so no wedge of the
+    # old top or of painted skin shows between collar and shoulder.
+    person = data.astronaut()
+    request = EngineRequest(images={"person": person, "garment": draw_tee()}, options=TryOnOptions(seed=1))
+    garment, _ = garment_and_change_masks(request)
+    analysis, _ = persons.analyze(person)
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
+    for side in ("a", "b"):
+        x, y = body.outline_above(side, TRAPEZIUS)
+        below = garment[int(y) + 2 : int(y + 0.1 * body.shoulder_width), int(x) - 3 : int(x) + 4]
+        assert below.mean() > 0.97, side  # a flat shoulder line leaves a tenth of it bare

@@ -269,11 +269,15 @@ def _under_layer(
     if strip is None or analysis.wardrobe is None:
         return base, np.zeros(base.shape[:2], bool)
     wardrobe = analysis.wardrobe
-    body = wardrobe.body[window]
+    # skin meets background along the body's outline with an anti-aliased edge
+    body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)
     behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
-    replacement = np.where(body[..., None], wardrobe.skin[window], behind)
-    # a one-pixel soft seam where real skin or background meets the repainted part
-    cover = cv2.GaussianBlur(strip[window].astype(np.float32), (0, 0), 1.0)
+    replacement = cv2.blendLinear(wardrobe.skin[window], behind, body, 1 - body)
+    # The old garment's own edge (a hem's pale rim, a seam's shadow) lies a pixel or two
+    # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
+    # real skin or background meets it.
+    grown = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    cover = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0)
     cover[cover < 1 / 255] = 0
     under = cv2.blendLinear(replacement, base, cover, 1 - cover)
     return under, cover > 0

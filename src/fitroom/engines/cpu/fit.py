@@ -34,6 +34,7 @@ ARM_WIDTH = 0.44  # a sleeve's width at the shoulder on the body, per shoulder w
 WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
 ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0) to the armpit (1)
 LONG_SLEEVE = 0.75  # a sleeve reaching this share of the arm on the body is a long sleeve
+TRAPEZIUS = 0.4  # where the shoulder line is pinned near the neck: share of the way from shoulder to centre
 ROWS = 6  # spline control rows between a top's armpits and its hem
 
 
@@ -107,16 +108,24 @@ class Body:
         """Where the silhouette's shoulder line is above this shoulder joint, measured a
         little towards the neck (where a garment's shoulder rests): the joint landmark
         sits inside the shoulder, well below the fabric line."""
+        return np.array([self.shoulder[side][0], self.outline_above(side, 0.25)[1]])
+
+    def outline_above(self, side: str, toward_neck: float) -> np.ndarray:
+        """The top of the body's outline (hair not counted: it lies over the shoulder)
+        on the column ``toward_neck`` of the way from this shoulder joint to the centre
+        between both, just inside it."""
         sw = self.shoulder_width
         centre = (self.shoulder["a"] + self.shoulder["b"]) / 2
         joint = self.shoulder[side]
-        x = int(round(joint[0] + (centre[0] - joint[0]) * 0.25))
+        x = int(round(joint[0] + (centre[0] - joint[0]) * toward_neck))
         y = int(round(joint[1]))
         h, w = self.analysis.shape
-        column = self.analysis.binary[max(y - int(0.4 * sw), 0) : max(y, 1), int(np.clip(x, 0, w - 1))]
+        column = (self.analysis.binary & ~self.analysis.head)[
+            max(y - int(0.4 * sw), 0) : max(y, 1), int(np.clip(x, 0, w - 1))
+        ]
         outside = np.flatnonzero(~column[::-1])  # first non-person pixel going up
         rise = float(outside[0]) if outside.size else 0.4 * sw
-        return np.array([joint[0], joint[1] - min(rise, 0.3 * sw) + 0.02 * sw])
+        return np.array([float(x), joint[1] - min(rise, 0.3 * sw) + 0.02 * sw])
 
     def outer_half_width(self, y: float) -> float | None:
         """Half the span of both legs together at row ``y`` (a skirt hangs around both)."""
@@ -193,6 +202,15 @@ def _upper_controls(
         corners[side] = tops[side] + right * sign * (SHOULDER_SEAM - 1) / 2 * sw
         body_pts.append(corners[side])
         garment_pts.append(pts[f"shoulder_{side}"])
+        # The shoulder line near the neck rises over the trapezius; a flat garment's
+        # runs straight from its corner to its collar, and between the two a wedge of
+        # the old top (or skin) would show. Its top edge there is pinned to the body's
+        # outline, unless the garment is not there (a wide or off-shoulder neckline).
+        gx = float(pts[f"shoulder_{side}"][0] + (g_cx - pts[f"shoulder_{side}"][0]) * TRAPEZIUS)
+        column = g.mask[:, int(np.clip(gx, 0, g.mask.shape[1] - 1))]
+        if column.any() and np.argmax(column) < g_top + 0.06 * g_sw:
+            body_pts.append(body.outline_above(side, TRAPEZIUS))
+            garment_pts.append(np.array([gx, float(np.argmax(column))]))
     armpits: dict[str, np.ndarray] = {}
     # Edge pairs on rows from the armpits to the hem: enough rows that the garment's edge
     # follows the body's outline rather than its own flat-lay contour.

@@ -39,7 +39,9 @@ GRABCUT_ITERATIONS = 1
 DIFFERENT_GARMENT = 18.0  # CIELAB distance between torso and thighs that says "a separate bottom"
 SLEEVE_COLOUR = 20.0  # CIELAB distance (lightness at half weight) within which an arm's cover is the top's sleeve
 STRAP_COLOUR = 35.0  # CIELAB distance from the top's colour of a strap's pixels (thin, so blended with skin)
-SKIN_GRAIN = (1.2, 4.0)  # grey levels: the range a synthesised skin's grain is kept in
+PLAIN_CHROMA = 10.0  # CIELAB a*b* distance from a garment's median within which it shows its plain colour
+PLAIN_LIGHTNESS = 30.0  # and the L* distance (shading on it reaches this far; a print goes further)
+SKIN_GRAIN = (0.8, 3.0)  # grey levels: the range a synthesised skin's grain is kept in
 _GRAIN_TILE = 128
 
 
@@ -73,10 +75,24 @@ def _capsules(shape: tuple[int, int], chain: list[np.ndarray], radii: list[float
     return out > 0
 
 
-def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
+@dataclass(frozen=True)
+class BodyParts:
+    """The body under the clothes, part by part (not yet cut to the silhouette): the
+    torso with the neck, both arms, both legs."""
+
+    torso: np.ndarray
+    arms: np.ndarray
+    legs: np.ndarray
+
+    def union(self) -> np.ndarray:
+        return self.torso | self.arms | self.legs
+
+
+def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
     """The body under the clothes, at ``scale`` of the photo: a skeleton fleshed out with
-    proportions of the shoulder width, inside the silhouette. It only has to be right
-    where old clothing stood off the body (loose sleeves, skirts, collars)."""
+    proportions of the shoulder width. It only has to be right where old clothing stood
+    off the body (loose sleeves, skirts, collars), and there it must be a body's shape:
+    round shoulders, arms as wide as arms (a tee's sleeve is half as wide again)."""
     h, w = a.shape
     shape = (max(int(round(h * scale)), 1), max(int(round(w * scale)), 1))
     p = {i: a.point(i).astype(np.float64) * scale for i in range(33)}
@@ -86,37 +102,45 @@ def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
     down = hips - centre
     down /= max(float(np.linalg.norm(down)), 1e-6)
     out = np.zeros(shape, np.uint8)
-    # Torso: shoulders a little outside their joints, a waist drawn in, hips well outside
-    # the hip joints (the pelvis is wider than the joints MediaPipe marks).
+    # Torso: its top edge just above the shoulder joints (the arms' round ends make the
+    # shoulders), a waist drawn in, hips well outside the hip joints (the pelvis is wider
+    # than the joints MediaPipe marks).
     torso = []
     for shoulder, hip in ((persons.L_SHOULDER, persons.L_HIP), (persons.R_SHOULDER, persons.R_HIP)):
-        out_sh = p[shoulder] - centre
-        out_sh /= max(float(np.linalg.norm(out_sh)), 1e-6)
         out_hip = p[hip] - hips
         out_hip /= max(float(np.linalg.norm(out_hip)), 1e-6)
         torso.append(
             [
-                p[shoulder] + out_sh * 0.08 * sw - down * 0.08 * sw,
+                p[shoulder] - down * 0.08 * sw,
+                # the chest at the armpits is narrower than the shoulder joints: between
+                # it and a hanging arm is air (or an old sleeve), not body
+                centre + (p[shoulder] - centre) * 0.8 + down * 0.3 * sw,
                 p[shoulder] + (p[hip] - p[shoulder]) * 0.6 + out_hip * 0.06 * sw,
                 p[hip] + out_hip * 0.25 * sw + down * 0.12 * sw,
             ]
         )
     polygon = np.array(torso[0] + torso[1][::-1])
     cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], (1,))
-    body = out > 0
     chin = (p[persons.MOUTH_L] + p[persons.MOUTH_R]) / 2
-    body |= _capsules(shape, [centre, chin], [0.17 * sw])
+    arms = np.zeros(shape, bool)
     for shoulder, elbow, wrist in (
         (persons.L_SHOULDER, persons.L_ELBOW, persons.L_WRIST),
         (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST),
     ):
-        body |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [0.14 * sw, 0.11 * sw])
+        arms |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [0.12 * sw, 0.1 * sw])
+    legs = np.zeros(shape, bool)
     for hip, knee, ankle in (
         (persons.L_HIP, persons.L_KNEE, persons.L_ANKLE),
         (persons.R_HIP, persons.R_KNEE, persons.R_ANKLE),
     ):
-        body |= _capsules(shape, [p[hip], p[knee], p[ankle]], [0.2 * sw, 0.12 * sw])
-    silhouette = cv2.resize(a.mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA) > 0.5
+        legs |= _capsules(shape, [p[hip], p[knee], p[ankle]], [0.2 * sw, 0.12 * sw])
+    return BodyParts(torso=(out > 0) | _capsules(shape, [centre, chin], [0.17 * sw]), arms=arms, legs=legs)
+
+
+def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
+    """The body under the clothes (see ``body_parts``) inside the silhouette."""
+    body = body_parts(a, scale).union()
+    silhouette = cv2.resize(a.mask, (body.shape[1], body.shape[0]), interpolation=cv2.INTER_AREA) > 0.5
     return body & silhouette
 
 
@@ -230,11 +254,65 @@ def _old_top(
     return _largest_parts(top, core)
 
 
+def _roundness(parts: BodyParts, silhouette: np.ndarray, sw: float) -> np.ndarray:
+    """Light falling off towards the edges of each limb and of the torso, part by part:
+    an arm in front of the torso keeps its own edges (the crease a bare arm makes
+    against the side), which one distance over the whole body would lose."""
+
+    def falloff(part: np.ndarray, radius: float, edge: float) -> np.ndarray:
+        inside = cv2.distanceTransform((part & silhouette).astype(np.uint8), cv2.DIST_L2, 3)
+        return edge + (1.0 - edge) * np.sqrt(np.clip(inside / max(radius, 1.0), 0.0, 1.0))
+
+    # a limb is a narrow cylinder: its edges turn from the light more than the torso's
+    # the torso runs on into the legs (no edge at the hip line); below the crotch each
+    # leg rounds on its own
+    shade = falloff(parts.torso | parts.legs, 0.2 * sw, 0.84)
+    legs = parts.legs & ~parts.torso
+    shade[legs] = np.minimum(shade, falloff(parts.legs, 0.12 * sw, 0.8))[legs]
+    shade[parts.arms] = falloff(parts.arms, 0.1 * sw, 0.72)[parts.arms]
+    return shade
+
+
+def _worn_light(small: np.ndarray, worn: list[np.ndarray], sw: float) -> np.ndarray:
+    """The light on the body as the old clothes show it: each garment's lightness over
+    its own median, measured only where it shows its plain colour (a print or a logo says
+    nothing about light) and filled in between; its creases are blurred away, its
+    broad shading (a side turning away, the shadow under an arm) stays. A dark garment
+    shows little light, so it counts less; 1 where nothing is worn."""
+    lab = _lab(small)
+    total = np.zeros(small.shape[:2], np.float32)
+    weight = np.zeros(small.shape[:2], np.float32)
+    # Dark print narrower than this (letters, stripes, creases) is closed over; the
+    # broad shade of a side turning away is wider and stays.
+    close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(int(0.25 * sw) | 1, 3),) * 2)
+    for garment in worn:
+        if garment.sum() < 50:
+            continue
+        median = np.median(lab[garment], axis=0)
+        plain = garment & (np.linalg.norm(lab[..., 1:] - median[1:], axis=2) < PLAIN_CHROMA)
+        lightness = cv2.morphologyEx(np.where(garment, lab[..., 0], median[0]), cv2.MORPH_CLOSE, close)
+        plain &= np.abs(lightness - median[0]) < PLAIN_LIGHTNESS
+        say = float(np.clip((median[0] - 15.0) / 35.0, 0.0, 1.0))
+        ratio = (lightness + 15.0) / (median[0] + 15.0)
+        total += plain * (1.0 + say * (ratio - 1.0))
+        weight += plain
+    sigma = max(0.04 * sw, 1.0)
+    spread, reach = cv2.GaussianBlur(total, (0, 0), sigma), cv2.GaussianBlur(weight, (0, 0), sigma)
+    seen = np.clip(reach * 4, 0.0, 1.0)
+    light = spread / np.maximum(reach, 1e-6) * seen + (1.0 - seen)
+    return np.clip(light, 0.75, 1.1).astype(np.float32)
+
+
 def _skin_layer(
-    rgb: np.ndarray, small: np.ndarray, a: persons.PersonAnalysis, scale: float, body_small: np.ndarray
+    rgb: np.ndarray,
+    small: np.ndarray,
+    a: persons.PersonAnalysis,
+    scale: float,
+    parts: BodyParts,
+    worn: list[np.ndarray],
 ) -> np.ndarray:
     """Bare skin over the whole frame (only used where the body is): local skin colour,
-    round shading, fine grain."""
+    the light the old clothes show, round limbs, fine grain."""
     h, w = a.shape
     sh, sw_px = small.shape[:2]
     assert a.skin is not None  # analyze() maps the skin before the wardrobe
@@ -261,10 +339,14 @@ def _skin_layer(
     total = cv2.GaussianBlur(colour * source[..., None], (0, 0), sigma)
     prior = 0.02
     field = (total + median * prior) / (weight + prior)[..., None]
-    # Round shading: darker towards the edges of each limb and of the torso.
-    radius = max(0.12 * a.shoulder_width * scale, 1.0)
-    inside = cv2.distanceTransform(body_small.astype(np.uint8), cv2.DIST_L2, 3)
-    shade = 0.84 + 0.16 * np.sqrt(np.clip(inside / radius, 0.0, 1.0))
+    silhouette = cv2.resize(a.mask, (sw_px, sh), interpolation=cv2.INTER_AREA) > 0.5
+    shade = _roundness(parts, silhouette, a.shoulder_width * scale)
+    # The colour field is measured on real skin, which is already shaded: the roundness
+    # only moves light from a part's edges to its middle, it does not darken it overall.
+    body = parts.union() & silhouette
+    if body.any():
+        shade /= float(np.mean(shade[body]))
+    shade *= _worn_light(small, worn, a.shoulder_width * scale)
     field = cv2.resize(field, (sw_px, sh), interpolation=cv2.INTER_LINEAR)
     field *= cv2.GaussianBlur(shade, (0, 0), 1.0)[..., None]
     layer = cv2.resize(np.clip(field + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -275,7 +357,7 @@ def _skin_layer(
     half_source = cv2.resize(
         (skin_small & ~head_small).astype(np.uint8), (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_NEAREST
     )
-    strength = float(np.std(detail[half_source > 0])) * 1.5 if half_source.sum() > 50 else 2.0
+    strength = float(np.std(detail[half_source > 0])) if half_source.sum() > 50 else 1.5
     strength = float(np.clip(strength, *SKIN_GRAIN))
     reps = (h // _GRAIN_TILE + 1, w // _GRAIN_TILE + 1)
     grain = np.round(np.tile(_GRAIN, reps)[:h, :w] * strength).astype(np.int16)
@@ -332,13 +414,12 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean())
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
-    body_small = body_shape(a, scale)
-    body = body_shape(a)
+    worn = [top_small, clothing & ~top_small]
     return Wardrobe(
         top=top,
         bottom=bottom,
-        body=body,
-        skin=_skin_layer(rgb, small, a, scale, body_small),
+        body=body_shape(a),
+        skin=_skin_layer(rgb, small, a, scale, body_parts(a, scale), worn),
         background=_background_plate(small, person, (h, w)),
     )
 
