@@ -207,10 +207,10 @@ def _upper_controls(
         # the old top (or skin) would show. Its top edge there is pinned to the body's
         # outline, unless the garment is not there (a wide or off-shoulder neckline).
         gx = float(pts[f"shoulder_{side}"][0] + (g_cx - pts[f"shoulder_{side}"][0]) * TRAPEZIUS)
-        column = g.mask[:, int(np.clip(gx, 0, g.mask.shape[1] - 1))]
-        if column.any() and np.argmax(column) < g_top + 0.06 * g_sw:
+        gy = garments.top_row(g.mask, gx)
+        if gy is not None and gy < g_top + 0.06 * g_sw:
             body_pts.append(body.outline_above(side, TRAPEZIUS))
-            garment_pts.append(np.array([gx, float(np.argmax(column))]))
+            garment_pts.append(np.array([gx, gy]))
     armpits: dict[str, np.ndarray] = {}
     # Edge pairs on rows from the armpits to the hem: enough rows that the garment's edge
     # follows the body's outline rather than its own flat-lay contour.

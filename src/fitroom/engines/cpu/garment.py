@@ -262,6 +262,13 @@ def _central_width(mask: np.ndarray, y0: int, y1: int, cx: int) -> tuple[float, 
     return float(np.median(lefts)), float(np.median(rights))
 
 
+def top_row(mask: np.ndarray, x: float) -> float | None:
+    """The garment's first row in column ``x`` (kept inside the image), ``None`` where
+    that column holds no garment."""
+    column = mask[:, int(np.clip(x, 0, mask.shape[1] - 1))]
+    return float(np.argmax(column)) if column.any() else None
+
+
 def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
     ys, xs = np.nonzero(mask)
     # Flat lays are laid out symmetric, so the bounding box's middle is the centre line;
@@ -277,8 +284,8 @@ def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
     width = tr - tl
 
     def first_row(x: float) -> float:
-        col = mask[:, int(np.clip(x, 0, mask.shape[1] - 1))]
-        return float(np.argmax(col)) if col.any() else float(top)
+        row = top_row(mask, x)
+        return float(top) if row is None else row
 
     # Shoulder height: the highest point between the seam and the collar on each side, so
     # a strap dress is held by its straps rather than by its armholes.

@@ -140,8 +140,12 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
 def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
     """The body under the clothes (see ``body_parts``) inside the silhouette."""
     body = body_parts(a, scale).union()
-    silhouette = cv2.resize(a.mask, (body.shape[1], body.shape[0]), interpolation=cv2.INTER_AREA) > 0.5
-    return body & silhouette
+    return body & _silhouette(a, body.shape)
+
+
+def _silhouette(a: persons.PersonAnalysis, shape: tuple[int, ...]) -> np.ndarray:
+    """The person's segmentation at ``shape`` (rows, columns)."""
+    return cv2.resize(a.mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA) > 0.5
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -263,9 +267,9 @@ def _roundness(parts: BodyParts, silhouette: np.ndarray, sw: float) -> np.ndarra
         inside = cv2.distanceTransform((part & silhouette).astype(np.uint8), cv2.DIST_L2, 3)
         return edge + (1.0 - edge) * np.sqrt(np.clip(inside / max(radius, 1.0), 0.0, 1.0))
 
-    # a limb is a narrow cylinder: its edges turn from the light more than the torso's
-    # the torso runs on into the legs (no edge at the hip line); below the crotch each
-    # leg rounds on its own
+    # The torso runs on into the legs (no edge at the hip line); below the crotch each
+    # leg rounds on its own. A limb is a narrow cylinder: its edges turn from the light
+    # more than the torso's.
     shade = falloff(parts.torso | parts.legs, 0.2 * sw, 0.84)
     legs = parts.legs & ~parts.torso
     shade[legs] = np.minimum(shade, falloff(parts.legs, 0.12 * sw, 0.8))[legs]
@@ -339,7 +343,7 @@ def _skin_layer(
     total = cv2.GaussianBlur(colour * source[..., None], (0, 0), sigma)
     prior = 0.02
     field = (total + median * prior) / (weight + prior)[..., None]
-    silhouette = cv2.resize(a.mask, (sw_px, sh), interpolation=cv2.INTER_AREA) > 0.5
+    silhouette = _silhouette(a, (sh, sw_px))
     shade = _roundness(parts, silhouette, a.shoulder_width * scale)
     # The colour field is measured on real skin, which is already shaded: the roundness
     # only moves light from a part's edges to its middle, it does not darken it overall.
