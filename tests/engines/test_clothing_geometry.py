@@ -14,6 +14,7 @@ from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+from fitroom.engines.cpu.fit import Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
 GREEN = (20, 170, 60)
@@ -134,19 +135,21 @@ def _stick_person(raised: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
     silhouette = np.zeros((h, w), np.uint8)
     cv2.circle(silhouette, (300, 150), 55, 1, -1)
     cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
+    arms = np.zeros((h, w), np.uint8)
     for a, b in (
         (persons.R_SHOULDER, persons.R_ELBOW),
         (persons.R_ELBOW, persons.R_WRIST),
         (persons.L_SHOULDER, persons.L_ELBOW),
         (persons.L_ELBOW, persons.L_WRIST),
     ):
-        cv2.line(silhouette, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
+        cv2.line(arms, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
+    silhouette |= arms
     img[silhouette > 0] = (225, 180, 150)
     analysis = persons.PersonAnalysis(
         landmarks=lm,
         mask=silhouette.astype(np.float32),
         shape=(h, w),
-        skin=np.zeros((h, w), bool),
+        skin=arms > 0,  # bare arms (the torso is taken as clothed)
         shading=np.ones((h, w), np.float32),
     )
     return img, analysis
@@ -194,3 +197,80 @@ def test_trouser_legs_follow_the_legs():
         assert blue[640:660, x - 5 : x + 5].mean() > 0.9  # on each shin
     assert not blue[640:660, 295:305].any()  # not between the legs below the crotch
     assert not blue[:480].any()  # nothing above the waist
+
+
+def draw_slim_long_sleeves(colour: tuple[int, int, int] = GREEN) -> np.ndarray:
+    """A fitted long-sleeved top laid flat: wide armholes, slim sleeves hanging close
+    beside the body and reaching below its short hem (like a ribbed turtleneck)."""
+    img = np.full((600, 480, 3), 255, np.uint8)
+    body = np.array([[150, 100], [330, 100], [330, 440], [150, 440]], np.int32)
+    left_sleeve = np.array([[150, 100], [105, 130], [85, 540], [125, 540], [150, 250]], np.int32)
+    right_sleeve = np.array([[330, 100], [375, 130], [395, 540], [355, 540], [330, 250]], np.int32)
+    for poly in (body, left_sleeve, right_sleeve):
+        cv2.fillPoly(img, [poly], colour)
+    cv2.ellipse(img, (240, 100), (40, 25), 0, 0, 180, (255, 255, 255), -1)
+    return img
+
+
+def test_a_slim_sleeve_covers_its_arm_across_its_width():
+    # The armhole sets a sleeve's scale across; a slim sleeve under a wide armhole at that
+    # scale is a strip down the middle of the arm. Each sleeve piece itself (not the
+    # fill that closes gaps) reaches across the arm, elbow to wrist.
+    top = garments.extract(
+        draw_slim_long_sleeves(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True
+    )
+    assert set(top.limbs) == {"a", "b"}
+    img, analysis = _stick_person(False)
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
+    pieces = fit_garment(top, body, Fit(ease=1.05, length=1.0, flare=1.0), analysis.shape, grid=8, cubic=False)
+    h, w = analysis.shape
+    sleeves = np.zeros((h, w), bool)
+    for piece in pieces:
+        if piece.is_limb:
+            x0, y0, x1, y1 = piece.box
+            sleeves[y0:y1, x0:x1] |= piece.rgba[..., 3] > 0.5
+    for elbow, wrist in ((persons.L_ELBOW, persons.L_WRIST), (persons.R_ELBOW, persons.R_WRIST)):
+        for t in (0.2, 0.5, 0.8):
+            y, x = _along(analysis, elbow, wrist, t)
+            across = sleeves[y, x - 18 : x + 19]  # the drawn arm is 40 px wide
+            assert across.all(), (elbow, t, across.mean())
+
+
+def test_nothing_is_filled_in_between_long_sleeves_below_the_hem():
+    # Long sleeves on hanging arms reach below a short top's hem; between them, below
+    # the hem, is what the person wears there, not a smear of the top's colour.
+    top = garments.extract(
+        draw_slim_long_sleeves(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True
+    )
+    img, analysis = _stick_person(False)
+    out, _, found = render(img, analysis, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    garment = found["garment_mask"]
+    rows = np.flatnonzero(garment[:, 290:311].any(axis=1))
+    hem = int(rows.max())  # the torso's lowest row at the centre line
+    sleeves_end = int(np.flatnonzero(garment[:, 390:411].any(axis=1)).max())
+    assert sleeves_end > hem + 10  # the sleeves do reach below the hem here
+    assert not is_garment_colour(out)[hem + 4 : sleeves_end - 4, 250:350].any()
+
+
+def test_a_hand_in_a_pocket_is_in_front_but_the_pocket_is_not():
+    # The hand's zone round the wrist landmark is wider than what shows of a hand in a
+    # pocket: the garment stays off the hand's skin, and covers the fabric around it.
+    img, analysis = _stick_person(False)
+    lm = analysis.landmarks.copy()
+    lm[persons.L_ELBOW, :2], lm[persons.L_WRIST, :2] = (370, 380), (330, 450)  # the hand on the belly
+    for i in (persons.L_INDEX, persons.L_PINKY):
+        lm[i, :2] = (322, 470)
+    skin = analysis.skin.copy()
+    skin[:] = False
+    cv2.circle(skin.view(np.uint8), (324, 468), 10, 1, -1)  # all that shows of the hand
+    analysis = persons.PersonAnalysis(
+        landmarks=lm, mask=analysis.mask, shape=analysis.shape, skin=skin, shading=analysis.shading
+    )
+    tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, _ = render(img, analysis, tee, Fit(ease=1.05, length=1.1, flare=1.0), EFFORT[Effort.BALANCED])
+    green = is_garment_colour(out)
+    assert not green[462:475, 318:331].any()  # the hand
+    hand_zone = analysis.hands & ~cv2.dilate(skin.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    hand_zone[480:] = False  # the tee's hem
+    assert hand_zone.sum() > 300
+    assert green[hand_zone].mean() > 0.95  # the pocket round it

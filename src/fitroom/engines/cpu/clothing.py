@@ -109,8 +109,8 @@ def render(
         allowed[max(hips_y - y0, 0) :] = True
     allowed &= ~analysis.head[window]
     sleeved = _sleeved(pieces, body, analysis, (x0, y0, x1, y1))
-    torso_keep = allowed & ~((analysis.in_front[window] & ~sleeved) | analysis.hands[window])
-    limb_keep = allowed & ~analysis.hands[window]
+    torso_keep = allowed & ~((analysis.in_front[window] & ~sleeved) | analysis.bare_hands[window])
+    limb_keep = allowed & ~analysis.bare_hands[window]
 
     colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
     alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
@@ -128,14 +128,16 @@ def render(
     solid = (alpha >= 0.5).astype(np.uint8)
     # Body left uncovered inside the garment is closed too: narrow slits (where torso
     # and sleeve pieces meet at a slant), and the body between the torso piece and a
-    # sleeve on the same row under fabric (the torso's width is measured without the
-    # arms, which can hide its edge). A neckline stays open: no fabric above it.
+    # sleeve on the same row with fabric above and below (the torso's width is measured
+    # without the arms, which can hide its edge). A neckline stays open (no fabric above
+    # it), and so does the space between long sleeves below the hem (none below it).
     side = max(int(0.06 * body.shoulder_width) | 1, 3)
     slits = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
     between = (
         np.maximum.accumulate(solid, axis=1).astype(bool)
         & np.maximum.accumulate(solid[:, ::-1], axis=1)[:, ::-1].astype(bool)
         & np.maximum.accumulate(solid, axis=0).astype(bool)
+        & np.maximum.accumulate(solid[::-1], axis=0)[::-1].astype(bool)
     )
     gaps = (sleeved | ((slits | between) & torso_keep & analysis.binary[window])) & (solid == 0)
     if gaps.any():

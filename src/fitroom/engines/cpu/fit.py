@@ -31,6 +31,7 @@ from fitroom.options import Region
 
 SHOULDER_SEAM = 1.08  # shoulder seams sit just outside MediaPipe's shoulder points: width / their distance
 ARM_WIDTH = 0.44  # a sleeve's width at the shoulder on the body, per shoulder width (0.36 bared the inner arm)
+SLEEVE_EASE = 1.1  # the least a sleeve is on the body: its arm's width (``arm_size``) times this
 WAIST_ABOVE_HIPS = 0.18  # a mid-rise waistband, as a share of the hip-to-knee length
 ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0) to the armpit (1)
 LONG_SLEEVE = 0.75  # a sleeve reaching this share of the arm on the body is a long sleeve
@@ -67,6 +68,7 @@ class Body:
     knee: dict[str, np.ndarray]
     ankle: dict[str, np.ndarray]
     exclude: np.ndarray  # pixels that are not torso when measuring widths (bare arms, hands)
+    arm: dict[str, tuple[float, float]]  # each arm's (upper arm, forearm) width, see ``arm_size``
 
     @classmethod
     def of(cls, a: persons.PersonAnalysis, exclude: np.ndarray) -> Body:
@@ -77,6 +79,8 @@ class Body:
             first, second = (right, left) if flip else (left, right)
             return {"a": p(first).astype(np.float64), "b": p(second).astype(np.float64)}
 
+        first, second = (persons.R_SHOULDER, persons.L_SHOULDER) if flip else (persons.L_SHOULDER, persons.R_SHOULDER)
+
         return cls(
             analysis=a,
             shoulder=pair(persons.L_SHOULDER, persons.R_SHOULDER),
@@ -86,6 +90,7 @@ class Body:
             knee=pair(persons.L_KNEE, persons.R_KNEE),
             ankle=pair(persons.L_ANKLE, persons.R_ANKLE),
             exclude=exclude,
+            arm={"a": a.arm_size(first), "b": a.arm_size(second)},
         )
 
     @property
@@ -428,20 +433,58 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
     root = joint + (armholes[side] - joint) * hanging
     chain = np.array([root, body.elbow[side], body.wrist[side]], np.float64)
     # A flat sleeve is a pressed tube, about half again as wide as the arm it goes
-    # round; seen on the body it is the arm's width plus ease.
+    # round; seen on the body it is the arm's width plus ease. Its armhole sets the scale
+    # across...
     across = ARM_WIDTH * sw * fit.ease / max(limb.width, 1.0)
     along = scale * fit.length
     # A long sleeve ends at the wrist whatever the photo's proportions: one that stops
     # short leaves the old cuff showing, one that runs on covers the hand.
     arm = float(np.linalg.norm(chain[1] - chain[0]) + np.linalg.norm(chain[2] - chain[1]))
-    sleeve = float(np.linalg.norm(limb.end - limb.root)) * along
+    length = float(np.linalg.norm(limb.end - limb.root))
+    sleeve = length * along
     if sleeve > LONG_SLEEVE * arm:
         along *= arm * 1.02 / sleeve
+    # ...but a slim sleeve under a wide armhole would come out narrower than the arm,
+    # which then shows beside it: down the sleeve, it is at least as wide as the arm it
+    # covers there.
+    stations, widths = _sleeve_widths(limb)
+    reach = np.clip(stations * along / max(arm, 1.0), 0.0, 1.0)
+    upper_arm, forearm = body.arm[side]
+    floor = (upper_arm + (forearm - upper_arm) * reach) * SLEEVE_EASE * fit.ease
+    scales = np.maximum(across, floor / np.maximum(widths, 1.0))
+    axis = (limb.end - limb.root) / max(length, 1e-6)
 
     def bone(v: np.ndarray) -> np.ndarray:
-        return limb_forward(v, limb.root, limb.end, chain, along, across, bend=0.5 * ARM_WIDTH * sw)
+        local = np.interp((v - limb.root) @ axis, stations, scales)
+        return limb_forward(v, limb.root, limb.end, chain, along, local, bend=0.5 * ARM_WIDTH * sw)
 
     return bone
+
+
+def _sleeve_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np.ndarray]:
+    """The sleeve's flat width (pixels across its axis) at ``count`` stations from its
+    root to its end: the spread of its pixels across the axis in each, which a station
+    the sleeve only partly reaches (its end) measures as well as a full one."""
+    length = max(float(np.linalg.norm(limb.end - limb.root)), 1.0)
+    axis = (limb.end - limb.root) / length
+    normal = np.array([-axis[1], axis[0]])
+    ys, xs = np.nonzero(limb.mask)
+    rel = np.stack([xs, ys], 1) - limb.root
+    along, across = rel @ axis, rel @ normal
+    edges = np.linspace(0.0, length, count + 1)
+    station = np.clip(np.searchsorted(edges, along, side="right") - 1, 0, count - 1)
+    widths = np.zeros(count)
+    for k in range(count):
+        here = across[station == k]
+        if len(here) >= 4:
+            low, high = np.percentile(here, (2, 98))
+            widths[k] = high - low
+    if not widths.any():
+        return (edges[:-1] + edges[1:]) / 2, np.full(count, length)
+    # a station without pixels (a gap in a ragged cut-out) takes the nearest measured one
+    known = np.flatnonzero(widths)
+    widths = np.interp(np.arange(count), known, widths[known])
+    return (edges[:-1] + edges[1:]) / 2, widths
 
 
 def _trouser_bones(g: garments.Garment, body: Body, fit: Fit, scale_w: float):

@@ -14,13 +14,14 @@ column), or for a worn garment directly from the wearer's landmarks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import cv2
 import numpy as np
 
 from fitroom.engines.cpu import person as person_analysis
+from fitroom.engines.cpu import wardrobe
 from fitroom.engines.cpu.cache import ContentCache, content_key
 from fitroom.errors import NoGarmentFound
 from fitroom.options import PhotoType, Region
@@ -209,6 +210,9 @@ def worn_mask(rgb: np.ndarray, wearer: person_analysis.PersonAnalysis, region: R
         (person_analysis.R_ELBOW, person_analysis.R_WRIST), (0.14 * sw,)
     )
     mask = wearer.binary & ~wearer.head & ~wearer.hands & ~skin & ~forearms
+    if region in (Region.UPPER, Region.OUTERWEAR):
+        # a top ends where what is worn below it starts, though both be black
+        mask &= wardrobe.worn_top(rgb, replace(wearer, skin=skin & wearer.binary))
     hips_y = wearer.landmarks[[person_analysis.L_HIP, person_analysis.R_HIP], 1].mean()
     knees_y = wearer.landmarks[[person_analysis.L_KNEE, person_analysis.R_KNEE], 1].mean()
     shoulders_y = wearer.landmarks[[person_analysis.L_SHOULDER, person_analysis.R_SHOULDER], 1].mean()

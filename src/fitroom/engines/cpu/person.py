@@ -157,7 +157,63 @@ class PersonAnalysis:
     def in_front(self) -> np.ndarray:
         """Bare arms and hands: what stays in front of a garment's torso."""
         skin = self.skin if self.skin is not None else np.zeros(self.shape, bool)
-        return (self.arms & skin) | self.hands
+        return (self.arms & skin) | self.bare_hands
+
+    @cached_property
+    def arm_widths(self) -> dict[int, tuple[float | None, float | None]]:
+        """Each arm's width (pixels) where its bare skin shows, as (upper arm, forearm),
+        keyed by its shoulder's landmark; ``None`` where that part is covered or lies
+        against bare skin (the torso's), which would measure both as one."""
+        if self.skin is None:
+            return {L_SHOULDER: (None, None), R_SHOULDER: (None, None)}
+        bare = self.skin & ~self.head & ~self.hands
+        h, w = self.shape
+        reach = int(0.35 * self.shoulder_width)
+        offsets = np.arange(-reach, reach + 1, dtype=np.float64)
+        out: dict[int, tuple[float | None, float | None]] = {}
+        for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
+            parts: list[float | None] = []
+            for a, b in ((self.point(shoulder), self.point(elbow)), (self.point(elbow), self.point(wrist))):
+                axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+                normal = np.array([-axis[1], axis[0]])
+                widths = []
+                for t in np.linspace(0.25, 0.85, 7):  # away from the shoulder, where the arm meets the torso
+                    line = a + (b - a) * t + offsets[:, None] * normal
+                    xs, ys = np.round(line[:, 0]).astype(int), np.round(line[:, 1]).astype(int)
+                    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+                    on = np.zeros(len(offsets), bool)
+                    on[inside] = bare[ys[inside], xs[inside]]
+                    if not on[reach]:
+                        continue
+                    # the run of skin through the bone; one reaching the end is not one arm
+                    off = np.flatnonzero(~on)
+                    left, right = off[off < reach], off[off > reach]
+                    if left.size and right.size:
+                        widths.append(float(right[0] - left[-1] - 1))
+                parts.append(float(np.median(widths)) if len(widths) >= 2 else None)
+            out[shoulder] = (parts[0], parts[1])
+        return out
+
+    def arm_size(self, shoulder: int) -> tuple[float, float]:
+        """The arm hanging from ``shoulder`` (a landmark), as (upper arm, forearm) widths
+        in pixels: what its bare skin measures, never less than a slim arm's proportions
+        of the shoulder width, never more than a heavy one's. A covered upper arm is
+        taken as a little wider than its forearm."""
+        sw = self.shoulder_width
+        upper, fore = self.arm_widths[shoulder]
+        forearm = float(np.clip(fore or 0.0, 0.2 * sw, 0.3 * sw))
+        upper_arm = max(upper or 0.0, 1.2 * (fore or 0.0), 0.24 * sw)
+        return float(min(upper_arm, 0.34 * sw)), forearm
+
+    @cached_property
+    def bare_hands(self) -> np.ndarray:
+        """The hands as they show: the skin in the hands' zone, with a pixel's margin for
+        its soft edge. A hand in a pocket leaves the pocket's fabric out, so a garment
+        hanging there covers it."""
+        if self.skin is None:
+            return self.hands
+        seen = (self.hands & self.skin).astype(np.uint8)
+        return (cv2.dilate(seen, np.ones((3, 3), np.uint8)) > 0) & self.hands
 
     @cached_property
     def hands(self) -> np.ndarray:

@@ -35,14 +35,15 @@ def limb_forward(
     end: np.ndarray,
     chain: np.ndarray,
     along_scale: float,
-    across_scale: float,
+    across_scale: float | np.ndarray,
     bend: float,
 ) -> np.ndarray:
     """Garment points (N×2) laid along the body ``chain``: distance along the garment
     axis ``root``→``end`` becomes arc length along the chain, distance across it
-    becomes distance from the chain. Within ``bend`` (body pixels) of a joint the
-    across-direction turns smoothly from one segment's to the next, so the outside of a
-    bent elbow or knee fans out instead of tearing."""
+    becomes distance from the chain (``across_scale`` may differ per point). Within
+    ``bend`` (body pixels) of a joint the across-direction turns smoothly from one
+    segment's to the next, so the outside of a bent elbow or knee fans out instead of
+    tearing."""
     axis = (end - root).astype(np.float64)
     axis /= max(float(np.linalg.norm(axis)), 1e-6)
     normal = np.array([-axis[1], axis[0]])

@@ -90,9 +90,10 @@ class BodyParts:
 
 def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
     """The body under the clothes, at ``scale`` of the photo: a skeleton fleshed out with
-    proportions of the shoulder width. It only has to be right where old clothing stood
-    off the body (loose sleeves, skirts, collars), and there it must be a body's shape:
-    round shoulders, arms as wide as arms (a tee's sleeve is half as wide again)."""
+    proportions of the shoulder width, the arms as wide as their bare skin shows them.
+    It only has to be right where old clothing stood off the body (loose sleeves,
+    skirts, collars), and there it must be a body's shape: round shoulders, arms as wide
+    as arms (a tee's sleeve is half as wide again)."""
     h, w = a.shape
     shape = (max(int(round(h * scale)), 1), max(int(round(w * scale)), 1))
     p = {i: a.point(i).astype(np.float64) * scale for i in range(33)}
@@ -127,7 +128,8 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
         (persons.L_SHOULDER, persons.L_ELBOW, persons.L_WRIST),
         (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST),
     ):
-        arms |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [0.12 * sw, 0.1 * sw])
+        upper, fore = a.arm_size(shoulder)
+        arms |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [upper * scale / 2, fore * scale / 2])
     legs = np.zeros(shape, bool)
     for hip, knee, ankle in (
         (persons.L_HIP, persons.L_KNEE, persons.L_ANKLE),
@@ -391,8 +393,19 @@ def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, i
     return cv2.resize(plate, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
-    """The wardrobe of a person photo (``a`` must carry its skin map)."""
+@dataclass(frozen=True)
+class _Top:
+    """The old top, found at the working size and brought back to full size."""
+
+    full: np.ndarray  # H×W bool
+    small: np.ndarray  # the working size's
+    clothing: np.ndarray  # the working size's: everything worn (not skin, head, hands)
+    person: np.ndarray  # the working size's silhouette
+    scale: float
+    image: np.ndarray  # the photo at the working size
+
+
+def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     h, w = a.shape
     scale = min(1.0, WORK_HEIGHT / h)
     size = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
@@ -412,19 +425,36 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
     top &= full_clothing
     top |= _straps(rgb, a, top)
+    return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
+
+
+def worn_top(rgb: np.ndarray, a: persons.PersonAnalysis) -> np.ndarray:
+    """The top a person wears, full size, apart from what they wear below it (``a`` must
+    carry its skin map): also how a garment photo worn by a model is cut out."""
+    return _top(rgb, a).full
+
+
+def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
+    """The wardrobe of a person photo (``a`` must carry its skin map)."""
+    h, w = a.shape
+    found = _top(rgb, a)
+    top, small, scale = found.full, found.image, found.scale
+    assert a.skin is not None  # analyze() maps the skin before the wardrobe
+    hands = a.hands & a.skin
+    full_clothing = a.binary & ~a.skin & ~a.head & ~hands
     rows = np.arange(h)[:, None]
     waist_y = _waist_y(a)
     ankles_y = float(a.landmarks[[persons.L_ANKLE, persons.R_ANKLE], 1].mean())
     knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean())
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
-    worn = [top_small, clothing & ~top_small]
+    worn = [found.small, found.clothing & ~found.small]
     return Wardrobe(
         top=top,
         bottom=bottom,
         body=body_shape(a),
         skin=_skin_layer(rgb, small, a, scale, body_parts(a, scale), worn),
-        background=_background_plate(small, person, (h, w)),
+        background=_background_plate(small, found.person, (h, w)),
     )
 
 
