@@ -121,7 +121,9 @@ def test_time_features_match_published_in_both_dtypes() -> None:
     computing the features from the float32 time instead would move them by O(1)."""
     t = tensors()
     times = t["time_embedding.t"]
-    assert max_diff(timestep_embedding(times), t["time_embedding.float32"]) < 1e-5
+    # The sinusoids' arguments reach 1000, where one float32 step is 6e-5: CPUs whose
+    # vector units take different sin/cos routes (AVX2, AVX-512) differ by that much.
+    assert max_diff(timestep_embedding(times), t["time_embedding.float32"]) < 1e-4
     ours = timestep_embedding(times.to(torch.bfloat16))
     assert ours.dtype == torch.bfloat16
     assert max_diff(ours, t["bf16.time_embedding"]) < 1e-2
