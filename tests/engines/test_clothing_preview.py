@@ -155,3 +155,26 @@ def test_the_shoulder_line_near_the_neck_is_covered(engine):
         x, y = body.outline_above(side, TRAPEZIUS)
         below = garment[int(y) + 2 : int(y + 0.1 * body.shoulder_width), int(x) - 3 : int(x) + 4]
         assert below.mean() > 0.97, side  # a flat shoulder line leaves a tenth of it bare
+
+
+def test_the_old_tops_edge_is_set_at_full_size_by_its_colour():
+    """The cut is made small and upscaled: its edge is a staircase short of the sleeve's
+    outline, which would leave a line of the old sleeve beside a painted arm. Set again
+    by colour, it takes the whole sleeve and neither the backdrop nor the trousers."""
+    img = np.full((400, 300, 3), 210, np.uint8)  # grey backdrop
+    img[200:, 150:] = (20, 20, 25)  # dark trousers beside the sleeve
+    outline = np.zeros((400, 300), np.uint8)
+    cv2.fillPoly(outline, [np.array([[100, 40], [150, 40], [140, 380], [85, 380]], np.int32)], (1,))
+    sleeve = outline > 0
+    img[sleeve] = (150, 25, 40)
+    # what an upscaled cut at a ninth of the size makes of it: coarse and a few pixels in
+    small = cv2.resize(sleeve.astype(np.float32), (300 // 9, 400 // 9), interpolation=cv2.INTER_AREA)
+    coarse = cv2.resize(small, (300, 400), interpolation=cv2.INTER_NEAREST) > 0.5
+    coarse = cv2.erode(coarse.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    allowed = np.ones_like(sleeve)
+    assert (sleeve & ~coarse).sum() > 1500
+    snapped = wardrobes._snap_edge(img, coarse, allowed, shoulder_width=200.0)
+    inner = cv2.erode(sleeve.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert (inner & ~snapped).sum() < 0.01 * inner.sum()  # the whole sleeve, bar its last pixel
+    beyond = snapped & (cv2.dilate(outline, np.ones((3, 3), np.uint8)) == 0)
+    assert beyond.sum() < 10  # of backdrop and trousers, a stray pixel at most

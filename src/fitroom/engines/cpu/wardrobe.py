@@ -39,6 +39,7 @@ GRABCUT_ITERATIONS = 1
 DIFFERENT_GARMENT = 18.0  # CIELAB distance between torso and thighs that says "a separate bottom"
 SLEEVE_COLOUR = 20.0  # CIELAB distance (lightness at half weight) within which an arm's cover is the top's sleeve
 STRAP_COLOUR = 35.0  # CIELAB distance from the top's colour of a strap's pixels (thin, so blended with skin)
+EDGE_REACH = 0.035  # of the shoulder width: how far the cut's edge is set again at full size
 PLAIN_CHROMA = 10.0  # CIELAB a*b* distance from a garment's median within which it shows its plain colour
 PLAIN_LIGHTNESS = 30.0  # and the L* distance (shading on it reaches this far; a print goes further)
 SKIN_GRAIN = (0.8, 3.0)  # grey levels: the range a synthesised skin's grain is kept in
@@ -424,8 +425,53 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     full_clothing = a.binary & ~a.skin & ~a.head & ~hands
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
     top &= full_clothing
+    # The upscaled cut's edge is a staircase a GrabCut pixel tall, and the silhouette
+    # lies a pixel or two inside the garment's real outline: left alone, both leave a
+    # line of the old garment along a painted arm. The edge is set again at full size.
+    rows = np.arange(h)[:, None]
+    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
+    reach_rows = (rows < hips_y + 0.1 * a.shoulder_width) | _arms(a, 1.0, (h, w))
+    top = _snap_edge(rgb, top, ~a.skin & ~a.head & reach_rows, a.shoulder_width)
     top |= _straps(rgb, a, top)
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
+
+
+def _snap_edge(rgb: np.ndarray, top: np.ndarray, allowed: np.ndarray, shoulder_width: float) -> np.ndarray:
+    """``top`` with each pixel near its edge given to whichever side its colour is
+    closer to: the top's own colour just inside the edge, or what lies just outside it
+    (background, skin, the bottom). A pixel it gets wrong looks like the side it is
+    given to, so the repaint over it hardly shows. The local colours are smooth: they
+    are worked out at half size; only the edge's pixels are compared at full size."""
+    reach = int(np.clip(round(EDGE_REACH * shoulder_width), 2, 12))
+    ys, xs = np.nonzero(top)
+    if len(ys) == 0:
+        return top
+    h, w = top.shape
+    pad = 3 * reach
+    y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
+    x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
+    inside = top[y0:y1, x0:x1].astype(np.uint8)
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)
+    grown, shrunk = cv2.dilate(inside, disk), cv2.erode(inside, disk)
+    band = (grown > 0) & (shrunk == 0)
+    half = (max((x1 - x0) // 2, 1), max((y1 - y0) // 2, 1))
+    lab = cv2.resize(_lab(rgb[y0:y1, x0:x1]), half, interpolation=cv2.INTER_AREA)
+
+    def local_colour(sure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.resize(sure.astype(np.float32), half, interpolation=cv2.INTER_AREA)
+        spread = cv2.GaussianBlur(weight, (0, 0), reach / 2)
+        colour = cv2.GaussianBlur(lab * weight[..., None], (0, 0), reach / 2) / np.maximum(spread, 1e-6)[..., None]
+        size = (x1 - x0, y1 - y0)
+        return cv2.resize(colour, size, interpolation=cv2.INTER_LINEAR), cv2.resize(spread, size)
+
+    own, own_seen = local_colour(shrunk > 0)
+    other, other_seen = local_colour(grown == 0)
+    by, bx = np.nonzero(band & (own_seen > 0.05) & (other_seen > 0.05))
+    pixels = _lab(rgb[y0:y1, x0:x1][by, bx][None])[0]
+    closer = np.linalg.norm(pixels - own[by, bx], axis=1) < np.linalg.norm(pixels - other[by, bx], axis=1)
+    out = top.copy()
+    out[by + y0, bx + x0] = closer & allowed[by + y0, bx + x0]
+    return out
 
 
 def worn_top(rgb: np.ndarray, a: persons.PersonAnalysis) -> np.ndarray:
