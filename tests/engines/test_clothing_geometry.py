@@ -13,7 +13,7 @@ from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, render
 from fitroom.engines.cpu.fit import Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
@@ -274,3 +274,20 @@ def test_a_hand_in_a_pocket_is_in_front_but_the_pocket_is_not():
     hand_zone[480:] = False  # the tee's hem
     assert hand_zone.sum() > 300
     assert green[hand_zone].mean() > 0.95  # the pocket round it
+
+
+def test_a_gap_filled_in_the_fabric_leaves_no_pale_seam_beside_it():
+    """Where the warped pieces leave a gap, the fill meets their soft edge: left
+    half-transparent, that edge let the repainted body show through as a pale line."""
+    navy = np.array([0.1, 0.1, 0.25], np.float32)
+    colour = np.broadcast_to(navy, (40, 60, 3)).copy()
+    alpha = np.zeros((40, 60), np.float32)
+    alpha[:, :30] = 1.0
+    alpha[:, 30:32] = (0.7, 0.55)  # the torso piece's anti-aliased edge
+    gaps = np.zeros((40, 60), bool)
+    gaps[:, 32:50] = True  # bare shoulder the fill closes
+    closed_colour, closed_alpha = _close(colour, alpha, gaps)
+    white = np.ones(3, np.float32)
+    shown = closed_colour * closed_alpha[..., None] + white * (1 - closed_alpha[..., None])
+    assert np.abs(shown[:, 25:50] - navy).max() < 0.02  # fabric, edge and fill all read as navy
+    assert (closed_alpha[:, 52:] == 0).all()  # nothing beyond the gap

@@ -232,7 +232,12 @@ def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.
     (normalised convolution at half size, where only soft colour is needed)."""
     solid = np.where(alpha > 0.5, alpha, 0).astype(np.float32)  # the fabric, not its soft edge
     filled = fill_half_size(colour, solid)
-    return np.where(gaps[..., None], filled, colour), np.where(gaps, 1.0, alpha).astype(np.float32)
+    # The pieces' soft edges beside a gap are made opaque over the fill: left
+    # half-transparent, the picture under them shows through as a pale seam line.
+    rim = (cv2.dilate(gaps.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~gaps & (alpha > 0)
+    a = alpha[..., None]
+    blended = np.where(rim[..., None], colour * a + filled * (1 - a), colour)
+    return np.where(gaps[..., None], filled, blended), np.where(gaps | rim, 1.0, alpha).astype(np.float32)
 
 
 def _hem_y(pieces: list[Piece]) -> int:
