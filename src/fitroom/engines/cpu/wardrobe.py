@@ -190,6 +190,14 @@ def _arms(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int]) -> np
     return out
 
 
+def _top_reach(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int]) -> np.ndarray:
+    """Where a top can be: above a little below the hips (below them the bottom's colours
+    can fool the cut), and wherever the arms go."""
+    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean()) * scale
+    rows = np.arange(shape[0])[:, None]
+    return (rows < hips_y + 0.1 * a.shoulder_width * scale) | _arms(a, scale, shape)
+
+
 def _largest_parts(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """The connected parts of ``mask`` that touch ``seeds`` (GrabCut's stray islands go)."""
     count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
@@ -248,9 +256,7 @@ def _old_top(
     chosen = np.isin(box, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     cut = np.zeros(shape, bool)
     cut[y0:y1, x0:x1] = cv2.resize(chosen, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0.5
-    # A top ends at the hips (below them the bottom's colours can fool the cut), its
-    # sleeves wherever the arms go.
-    top = (cut | core) & clothing & ((rows < hips_y + 0.1 * a.shoulder_width * scale) | sleeves)
+    top = (cut | core) & clothing & _top_reach(a, scale, shape)
     # Long sleeves in shade are darker than the chest and one pass of GrabCut can lose
     # them: sleeve pixels of the top's colour (lightness counting half) are the top too.
     lab = _lab(small)
@@ -428,10 +434,7 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     # The upscaled cut's edge is a staircase a GrabCut pixel tall, and the silhouette
     # lies a pixel or two inside the garment's real outline: left alone, both leave a
     # line of the old garment along a painted arm. The edge is set again at full size.
-    rows = np.arange(h)[:, None]
-    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
-    reach_rows = (rows < hips_y + 0.1 * a.shoulder_width) | _arms(a, 1.0, (h, w))
-    top = _snap_edge(rgb, top, ~a.skin & ~a.head & reach_rows, a.shoulder_width)
+    top = _snap_edge(rgb, top, ~a.skin & ~a.head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
     top |= _straps(rgb, a, top)
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
 
