@@ -180,7 +180,7 @@ def _upper_controls(
     right = np.array([down[1], -down[0]])  # image-right when the body is upright
     tops = {side: body.shoulder_top(side) for side in ("a", "b")}
     seam = (tops["a"] + tops["b"]) / 2
-    g_cx, g_top = float(pts["neck"][0]), float(pts["shoulder_a"][1])
+    g_cx, g_top = float(pts["neck"][0]), float(pts["neck"][1])
     # Garment photos and bodies disagree on length-to-width, so the length is set on the
     # body: a top's hem lands around the hips, a dress's between knees and ankles.
     hips = (body.hip["a"] + body.hip["b"]) / 2

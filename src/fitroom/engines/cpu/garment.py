@@ -129,7 +129,49 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     flooded = _clean(fill[1:-1, 1:-1] == 0)
     by_colour = distance > threshold
     mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
-    return _recover_backdrop_coloured_parts(rgb, lab, mask, background)
+    mask = _recover_backdrop_coloured_parts(rgb, lab, mask, background)
+    return _open_slits(mask, distance, threshold)
+
+
+def _open_slits(mask: np.ndarray, distance: np.ndarray, threshold: float) -> np.ndarray:
+    """Reopen the backdrop seen between a sleeve laid along the body and the body.
+
+    Where the cuff touches the hem, that slit is enclosed, so the fill from the border
+    never reaches it and filling the cut-out's holes takes it in: warped, it is a white
+    streak between sleeve and torso. A white stripe or a white garment's side can have
+    the backdrop's colour too, so a region counts as a slit only by shape, place and
+    shade: tall and thin, with fabric unlike the backdrop beside it on both sides along
+    most of its length (a white garment's edge has the backdrop itself on its outer
+    side), and nearer the backdrop's colour than half the cut's threshold."""
+    xs = np.flatnonzero(mask.any(axis=0))
+    if xs.size == 0:
+        return mask
+    garment_width = float(xs[-1] - xs[0] + 1)
+    backdrop = distance < threshold
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask & backdrop).astype(np.uint8), connectivity=4)
+    fabric = mask & ~backdrop
+    h, w = mask.shape
+    reach = 4  # pixels beside the slit that must be fabric
+    out = mask
+    for i in range(1, count):
+        x, y, bw, bh, area = stats[i]
+        if area < 0.001 * h * w or bw > 0.08 * garment_width or bh < 4 * bw:
+            continue
+        rows, cols = np.nonzero(labels[y : y + bh, x : x + bw] == i)
+        left = np.full(bh, w, np.int64)
+        right = np.full(bh, -1, np.int64)
+        np.minimum.at(left, rows, cols + x)
+        np.maximum.at(right, rows, cols + x)
+        present = right >= 0
+        ry = np.arange(y, y + bh)[present]
+        outside_left = np.clip(left[present] - reach, 0, w - 1)
+        outside_right = np.clip(right[present] + reach, 0, w - 1)
+        beside = fabric[ry, outside_left] & fabric[ry, outside_right]
+        if beside.mean() >= 0.8 and np.median(distance[labels == i]) <= threshold / 2:
+            if out is mask:
+                out = mask.copy()
+            out[labels == i] = False
+    return out
 
 
 def _recover_backdrop_coloured_parts(
@@ -248,22 +290,51 @@ def _runs(mask: np.ndarray, centre_x: int) -> tuple[np.ndarray, np.ndarray]:
     return left, right
 
 
+def _central_edges(mask: np.ndarray, cx: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the left and right end of the run of garment pixels through column
+    ``cx``; rows where ``cx`` holds no garment get NaN."""
+    padded = np.pad(mask, ((0, 0), (1, 1)))  # every row then has a gap on both sides
+    left = cx - np.argmax(~padded[:, : cx + 1][:, ::-1], axis=1)
+    right = cx - 1 + np.argmax(~padded[:, cx + 1 :], axis=1)
+    inside = mask[:, cx]
+    return np.where(inside, left, np.nan).astype(np.float32), np.where(inside, right, np.nan).astype(np.float32)
+
+
 def _central_width(mask: np.ndarray, y0: int, y1: int, cx: int) -> tuple[float, float]:
     """Median extent of the run through ``cx`` over rows y0..y1 (sleeves hanging apart
     from the body are not part of that run)."""
-    lefts, rights = [], []
-    for y in range(max(y0, 0), min(y1, mask.shape[0])):
-        row = mask[y]
-        if not row[cx]:
-            continue
-        off = np.flatnonzero(~row[:cx])
-        on = np.flatnonzero(~row[cx:])
-        lefts.append(off[-1] + 1 if off.size else 0)
-        rights.append(cx + on[0] - 1 if on.size else mask.shape[1] - 1)
-    if not lefts:
-        ys, xs = np.nonzero(mask[max(y0, 0) : y1])
+    y0, y1 = max(y0, 0), min(y1, mask.shape[0])
+    left, right = _central_edges(mask[y0:y1], cx)
+    if np.isnan(left).all():
+        ys, xs = np.nonzero(mask[y0:y1])
         return float(xs.min()), float(xs.max())
-    return float(np.median(lefts)), float(np.median(rights))
+    return float(np.nanmedian(left)), float(np.nanmedian(right))
+
+
+def _torso_sides(mask: np.ndarray, top: int, bottom: int, cx: int) -> tuple[float, float, float, float]:
+    """A top's width below its armpits: the outer ends of the run through the centre
+    (the garment's span) and the body's own edges inside any sleeve laid along it.
+
+    Both are the run through the centre over rows from half to four fifths down, unless
+    a long sleeve lies flat beside the body. It touches the body for most of its length
+    and there that run takes the sleeve in; but its cuff usually hangs free lower down,
+    and on those rows the run ends at the body's own edge. A side whose free rows end
+    well inside the band's run has its body edge measured on them. The span stays: the
+    sleeve covers the body's side, whose true edge is hidden under it."""
+    height = bottom - top + 1
+    left, right = _central_edges(mask, cx)
+    outer_left, outer_right = _runs(mask, cx)
+    span_l, span_r = _central_width(mask, top + int(0.55 * height), top + int(0.8 * height), cx)
+    body = {"a": span_l, "b": span_r}
+    rows = slice(top + int(0.45 * height), bottom - max(height // 50, 1))
+    for side, edge, outer, sign in (("a", left, outer_left, -1), ("b", right, outer_right, 1)):
+        free = (outer[rows] - edge[rows]) * sign > 2  # garment beyond a gap on this side
+        if free.sum() < max(3, 0.03 * height):
+            continue
+        inner = float(np.median(edge[rows][free]))
+        if (body[side] - inner) * sign > 0.1 * (span_r - span_l):
+            body[side] = inner
+    return span_l, span_r, body["a"], body["b"]
 
 
 def top_row(mask: np.ndarray, x: float) -> float | None:
@@ -282,40 +353,56 @@ def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
     centre_band = mask[:, max(cx - 10, 0) : cx + 11].any(axis=1)
     bottom = int(np.flatnonzero(centre_band).max()) if centre_band.any() else int(ys.max())
     height = bottom - top + 1
-    tl, tr = _central_width(mask, top + int(0.55 * height), top + int(0.8 * height), cx)
-    half = (tr - tl) / 2
-    tl, tr = cx - half, cx + half
+    span_l, span_r, body_l, body_r = _torso_sides(mask, top, bottom, cx)
+    # laid out symmetric: both sides' mean
+    tl, tr = cx - (span_r - span_l) / 2, cx + (span_r - span_l) / 2
+    bl, br = cx - (body_r - body_l) / 2, cx + (body_r - body_l) / 2
     width = tr - tl
 
     def first_row(x: float) -> float:
         row = top_row(mask, x)
         return float(top) if row is None else row
 
-    # Shoulder height: the highest point between the seam and the collar on each side, so
+    # The top's height: the highest point between the seam and the collar on each side, so
     # a strap dress is held by its straps rather than by its armholes.
     def shoulder_top(x0: float, x1: float) -> float:
         return min(first_row(x) for x in np.linspace(x0, x1, 6))
 
     sh_y = (shoulder_top(tl + 0.04 * width, tl + 0.3 * width) + shoulder_top(tr - 0.3 * width, tr - 0.04 * width)) / 2
+
+    # Each shoulder corner sits at the garment's own edge, on the column an eighth of the
+    # width in from it (where the body's shoulder line is measured, a quarter of the way
+    # to the neck): a flat top's shoulders slope down from its collar, and a corner at the
+    # collar's height would hold the edge that much below the body's shoulder line, which
+    # then shows bare above it. A strap's armhole drops far below: there the strap holds.
+    def corner_y(x: float) -> float:
+        own = first_row(x)
+        return own if own < sh_y + 0.2 * width else sh_y
+
     neck_cols = mask[:, int(cx - 0.08 * width) : int(cx + 0.08 * width) + 1]
     neck_y = min(float(np.argmax(neck_cols.any(axis=1))), sh_y)  # a front neckline dips; the neck does not
     # Armpit: the last row from the top where the outer extent still juts past the torso
     # (the sleeve's underside), kept within what a real armhole can be.
     left, right = _runs(mask, cx)
     rows = np.arange(len(left))
-    jut = ((left < tl - 0.06 * width) | (right > tr + 0.06 * width)) & (rows < top + 0.6 * height)
+    jut = ((left < bl - 0.06 * width) | (right > br + 0.06 * width)) & (rows < top + 0.6 * height)
     armpit_y = float(rows[jut].max()) if jut.any() else sh_y + 0.45 * width
     armpit_y = float(np.clip(armpit_y, sh_y + 0.3 * width, sh_y + 0.6 * width))
     armpit_y = min(armpit_y, top + 0.6 * height)
     waist_y = (armpit_y + bottom) / 2
     wl, wr = _central_width(mask, int(waist_y) - 3, int(waist_y) + 4, cx)
     hl, hr = _central_width(mask, bottom - max(height // 25, 2), bottom - 1, cx)
+    # where a sleeve lies along the body, the run at the waist and hem takes it in too
+    if bl > tl:
+        wl, hl = max(wl, bl), max(hl, bl)
+    if br < tr:
+        wr, hr = min(wr, br), min(hr, br)
     return {
         "neck": np.array([cx, neck_y]),
-        "shoulder_a": np.array([tl, sh_y]),
-        "shoulder_b": np.array([tr, sh_y]),
-        "armpit_a": np.array([tl, armpit_y]),
-        "armpit_b": np.array([tr, armpit_y]),
+        "shoulder_a": np.array([tl, corner_y(tl + width / 8)]),
+        "shoulder_b": np.array([tr, corner_y(tr - width / 8)]),
+        "armpit_a": np.array([bl, armpit_y]),
+        "armpit_b": np.array([br, armpit_y]),
         "waist_a": np.array([wl, waist_y]),
         "waist_b": np.array([wr, waist_y]),
         "hem_a": np.array([hl, float(bottom)]),
@@ -325,8 +412,9 @@ def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _sleeves(mask: np.ndarray, points: dict[str, np.ndarray], region: Region) -> dict[str, Limb]:
-    """Pixels outside the line from each shoulder through its armpit are that side's
-    sleeve; a sleeve smaller than a few percent of the garment is no sleeve."""
+    """Pixels outside the body's edge at each armpit, from the shoulder's height down,
+    are that side's sleeve; a sleeve smaller than a few percent of the garment is no
+    sleeve."""
     h, w = mask.shape
     yy = np.arange(h, dtype=np.float32)[:, None]
     xx = np.arange(w, dtype=np.float32)[None, :]
@@ -336,7 +424,9 @@ def _sleeves(mask: np.ndarray, points: dict[str, np.ndarray], region: Region) ->
     limbs: dict[str, Limb] = {}
     total = mask.sum()
     for side, sign in (("a", -1), ("b", 1)):
-        sh, ap = points[f"shoulder_{side}"], points[f"armpit_{side}"]
+        ap = points[f"armpit_{side}"]
+        # the shoulder corner lies further out where a sleeve lies along the body
+        sh = np.array([ap[0], points[f"shoulder_{side}"][1]])
         d = ap - sh
         reach = float(np.linalg.norm(d))
         line_x = sh[0] + (yy - sh[1]) * (d[0] / max(d[1], 1e-6))
