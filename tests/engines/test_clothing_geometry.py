@@ -354,3 +354,21 @@ def test_a_sloped_shoulders_corners_are_on_its_own_edge():
         edge = garments.top_row(tee.mask, x + inward * width / 8)
         assert edge is not None and abs(y - edge) <= 2, (side, y, edge)
         assert y > tee.points["neck"][1] + 10
+
+
+def test_where_a_sleeve_folds_each_pixel_samples_one_layer():
+    # Inside a sharply bent elbow two layers of the sleeve land on the same pixels. A
+    # pixel's garment coordinate must come from one of them (the one on top), not
+    # their mean: that is a point of neither, and sampling it drew a tangle of print.
+    from fitroom.engines.cpu.skinning import invert
+
+    gy, gx = np.mgrid[0:40:2, 0:40:2].reshape(2, -1).astype(np.float64)
+    under = np.stack([gx, gy], 1)  # garment near the origin...
+    over = under + 200.0  # ...and further down the sleeve
+    body = np.concatenate([under, over - 200.0]) + 100.0  # both onto the same square
+    garment = np.concatenate([under, over])
+    rank = garment[:, 1]  # further down the sleeve lies on top
+    mx, my = invert(body, garment, (90, 90, 150, 150), 4, on_top=(rank, 6.0))
+    inner = (slice(15, 40), slice(15, 40))  # well inside the square (box starts at 90)
+    assert np.all(np.abs(mx[inner] - 200 - (np.arange(105, 130) - 100)[None, :]) < 3)
+    assert np.all(np.abs(my[inner] - 200 - (np.arange(105, 130) - 100)[:, None]) < 3)

@@ -84,7 +84,11 @@ def grid_vertices(mask: np.ndarray, step: int) -> np.ndarray:
 
 
 def invert(
-    body_points: np.ndarray, garment_points: np.ndarray, box: tuple[int, int, int, int], step: int
+    body_points: np.ndarray,
+    garment_points: np.ndarray,
+    box: tuple[int, int, int, int],
+    step: int,
+    on_top: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Backward map over ``box`` from forward-mapped vertices: for each output pixel the
     garment coordinate, found on a grid every ``step`` pixels and bilinearly upsampled.
@@ -93,7 +97,13 @@ def invert(
     vertex reached are filled from their neighbours by pull-push (normalised convolution
     down an image pyramid and back up), which on a smooth warp is close to the linear
     interpolation a triangulation would give, at a fraction of the cost. Cells far from
-    every vertex get a far-away coordinate, so they stay empty."""
+    every vertex get a far-away coordinate, so they stay empty.
+
+    Where the forward map folds (the inside of a sharply bent elbow), vertices from two
+    layers of fabric land in one cell, and their mean is a point of neither: the cell
+    samples whatever lies between, a tangle of the print. ``on_top`` (a rank per vertex
+    and the spread of one layer's ranks in a cell) keeps, in each cell, only the layer
+    ranked highest."""
     x0, y0, x1, y1 = box
     gw = (x1 - x0) // step + 2
     gh = (y1 - y0) // step + 2
@@ -105,6 +115,12 @@ def invert(
     # every cell inside the garment gets some, and their mean lies within a fraction of
     # a cell of the cell's centre (a bilinear splat would smear the edge a cell outwards).
     index = np.round(fy).astype(int) * gw + np.round(fx).astype(int)
+    if on_top is not None:
+        rank, layer = on_top[0][inside], on_top[1]
+        top = np.full(gh * gw, -np.inf)
+        np.maximum.at(top, index, rank)
+        upper = rank >= top[index] - layer
+        index, values = index[upper], values[upper]
     weight = np.bincount(index, None, gh * gw)
     total = np.stack([np.bincount(index, values[:, 0], gh * gw), np.bincount(index, values[:, 1], gh * gw)], axis=1)
     weight_img = weight.reshape(gh, gw).astype(np.float32)
