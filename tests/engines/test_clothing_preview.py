@@ -178,3 +178,31 @@ def test_the_old_tops_edge_is_set_at_full_size_by_its_colour():
     assert (inner & ~snapped).sum() < 0.01 * inner.sum()  # the whole sleeve, bar its last pixel
     beyond = snapped & (cv2.dilate(outline, np.ones((3, 3), np.uint8)) == 0)
     assert beyond.sum() < 10  # of backdrop and trousers, a stray pixel at most
+
+
+def test_painted_skin_takes_its_colour_from_skin_not_from_a_skin_coloured_print():
+    # The skin map goes by colour: a tan leopard skirt counts as skin in it. Under an
+    # old top with long sleeves the only other skin is the neck, and painted arms took
+    # the print's colour (khaki bars on 01008). Skin is smooth and such a print is not,
+    # so the colour comes from the smooth skin.
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    img[a.skin] = (30, 30, 35)  # long black sleeves
+    neck = np.zeros(a.shape, bool)
+    neck[200:236, 280:321] = True
+    img[neck] = (225, 180, 150)
+    rng = np.random.default_rng(3)
+    skirt = np.zeros(a.shape, bool)
+    skirt[440:560, 205:396] = True
+    img[skirt] = (205, 150, 85)  # tan...
+    for y in range(440, 560, 9):
+        for x in range(205, 396, 9):
+            dx, dy = rng.integers(-2, 3, size=2)
+            cv2.circle(img, (x + int(dx), y + int(dy)), 3, (35, 25, 20), -1)  # ...with black spots
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=a.mask, shape=a.shape, skin=neck | skirt, shading=a.shading)
+    wardrobe = wardrobes.analyse(img, a)
+    for y, x in ((300, 300), (420, 300), (420, 210)):  # chest, belly, an arm above the skirt
+        painted = wardrobe.skin[y - 5 : y + 6, x - 5 : x + 6].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        assert np.linalg.norm(painted - (225, 180, 150)) < 25, (y, x, painted)

@@ -43,6 +43,7 @@ EDGE_REACH = 0.035  # of the shoulder width: how far the cut's edge is set again
 PLAIN_CHROMA = 10.0  # CIELAB a*b* distance from a garment's median within which it shows its plain colour
 PLAIN_LIGHTNESS = 30.0  # and the L* distance (shading on it reaches this far; a print goes further)
 SKIN_GRAIN = (0.8, 3.0)  # grey levels: the range a synthesised skin's grain is kept in
+SMOOTH_SKIN = 5.0  # grey levels: the most fine detail skin that sets the painted skin's colour may show
 _GRAIN_TILE = 128
 
 
@@ -331,9 +332,17 @@ def _skin_layer(
     assert a.skin is not None  # analyze() maps the skin before the wardrobe
     skin_small = cv2.resize(a.skin.astype(np.uint8), (sw_px, sh), interpolation=cv2.INTER_AREA) > 0
     head_small = cv2.resize(a.head.astype(np.uint8), (sw_px, sh), interpolation=cv2.INTER_NEAREST) > 0
-    source = skin_small & ~head_small
-    if source.sum() < 30:  # no bare body in the photo: the face is all the skin there is
-        source = skin_small
+    # Fine detail, at half size where it costs a quarter: the grain to copy, and what
+    # tells skin from a skin-coloured print. The skin map goes by colour, so a leopard
+    # skirt or a tan check counts as skin; skin is smooth, such a print is not, and
+    # left in it painted the arms its colour.
+    grey = cv2.pyrDown(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).astype(np.float32)
+    detail = grey - cv2.blur(grey, (3, 3))
+    k = max(int(0.015 * a.shoulder_width) | 1, 3)
+    busy = cv2.resize(cv2.blur(np.abs(detail), (k, k)), (sw_px, sh), interpolation=cv2.INTER_AREA) > SMOOTH_SKIN
+    source = skin_small & ~head_small & ~busy
+    if source.sum() < 30:  # no smooth bare body in the photo: the face is all the skin there is
+        source = skin_small & ~busy if (skin_small & ~busy).sum() >= 5 else skin_small
     colour = small.astype(np.float32)
     if source.sum() >= 5:
         median = np.median(colour[source], axis=0)
@@ -363,12 +372,11 @@ def _skin_layer(
     field = cv2.resize(field, (sw_px, sh), interpolation=cv2.INTER_LINEAR)
     field *= cv2.GaussianBlur(shade, (0, 0), 1.0)[..., None]
     layer = cv2.resize(np.clip(field + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
-    # Grain as strong as the real skin's fine detail (kept within a sane range), measured
-    # at half size where it costs a quarter.
-    grey = cv2.pyrDown(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)).astype(np.float32)
-    detail = grey - cv2.blur(grey, (3, 3))
+    # Grain as strong as the real skin's fine detail (kept within a sane range).
     half_source = cv2.resize(
-        (skin_small & ~head_small).astype(np.uint8), (grey.shape[1], grey.shape[0]), interpolation=cv2.INTER_NEAREST
+        (skin_small & ~head_small & ~busy).astype(np.uint8),
+        (grey.shape[1], grey.shape[0]),
+        interpolation=cv2.INTER_NEAREST,
     )
     strength = float(np.std(detail[half_source > 0])) if half_source.sum() > 50 else 1.5
     strength = float(np.clip(strength, *SKIN_GRAIN))
