@@ -372,3 +372,27 @@ def test_where_a_sleeve_folds_each_pixel_samples_one_layer():
     inner = (slice(15, 40), slice(15, 40))  # well inside the square (box starts at 90)
     assert np.all(np.abs(mx[inner] - 200 - (np.arange(105, 130) - 100)[None, :]) < 3)
     assert np.all(np.abs(my[inner] - 200 - (np.arange(105, 130) - 100)[:, None]) < 3)
+
+
+def test_a_long_tops_hem_hangs_straight_over_a_seated_lap():
+    # Seated, the thighs spread out below the hips; a top's hem that reaches past the
+    # hips followed them and lay over the lap like a skirt. It hangs from the hips.
+    img, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    lm[persons.R_KNEE, :2], lm[persons.L_KNEE, :2] = (110, 600), (490, 600)
+    lm[persons.R_ANKLE, :2], lm[persons.L_ANKLE, :2] = (100, 790), (500, 790)
+    silhouette = (a.mask > 0).astype(np.uint8)
+    for hip, knee in ((persons.R_HIP, persons.R_KNEE), (persons.L_HIP, persons.L_KNEE)):
+        cv2.line(silhouette, tuple(int(v) for v in lm[hip, :2]), tuple(int(v) for v in lm[knee, :2]), 1, 70)
+    img = img.copy()
+    img[silhouette > 0] = (225, 180, 150)
+    seated = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=a.skin, shading=a.shading
+    )
+    tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, seated, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    garment = found["garment_mask"]
+    hem = int(np.flatnonzero(garment[:, 295:306].any(axis=1)).max())
+    assert hem > 540  # the hem does reach past the hips (row 520)
+    cols = np.flatnonzero(garment[hem - 10])
+    assert cols.min() > 300 - 95 * 1.3 and cols.max() < 300 + 95 * 1.3, (cols.min(), cols.max())

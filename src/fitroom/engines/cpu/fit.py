@@ -229,7 +229,13 @@ def _upper_controls(
         if centre[1] > hips_y:
             # below the hips a dress hangs around both legs, with its own flare
             legs = body.outer_half_width(float(centre[1]))
+            flat = half
             half = max(half / 1.3 * fit.flare, (legs or 0.0) * fit.ease)
+            if g.region is not Region.FULL:
+                # A top's hem reaching past the hips hangs straight down from them:
+                # seated, the thighs spread out under it, and followed they spread it
+                # over the lap like a skirt. It is as wide as the hips, or as it lies flat.
+                half = min(half, max(flat, (body.half_width(hips_y) or 0.0) * fit.ease))
         else:
             half = _width(body, float(centre[1]), half, fit)
         for side, sign, gx in (("a", -1, gl), ("b", 1, gr)):
