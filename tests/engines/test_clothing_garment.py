@@ -52,3 +52,25 @@ def test_extraction_is_cached_by_content():
     other = garment.extract(image, region=Region.FULL, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     assert again is first  # same pixels, same options: the same analysis
     assert other is not first  # options are part of the key
+
+
+def test_a_worn_black_top_over_black_trousers_ends_at_its_hem():
+    # A model in a black tee and near-black trousers (fashn_garment): by colour the two
+    # are one garment, and the cut-out brought the trousers' top along, which then
+    # showed as a band under every try-on. The hem is the horizontal edge across the
+    # hips with different cloth below it.
+    from fitroom.engines.cpu import person as persons
+    from fitroom.options import Region
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, wearer = _stick_person(False)
+    img = img.copy()
+    torso = wearer.binary & ~wearer.skin & ~wearer.head
+    rows = np.arange(img.shape[0])[:, None]
+    img[torso & (rows < 470)] = (18, 18, 20)  # the tee
+    img[torso & (rows >= 470) & (rows < 474)] = (4, 4, 5)  # the shadow under its hem
+    img[torso & (rows >= 474)] = (27, 27, 30)  # the trousers, a shade lighter
+    assert (wearer.point(persons.L_HIP)[1] + 50) > 474  # the trousers' top is above the cut's end
+    mask = garment.worn_mask(img, wearer, Region.UPPER)
+    lowest = int(np.flatnonzero(mask[:, 290:311].any(axis=1)).max())
+    assert 460 <= lowest <= 475, lowest  # the hem, its shadow at most

@@ -32,6 +32,8 @@ MIN_GARMENT_SHARE = 0.03
 RECOVERY_SIDE = 160  # GrabCut runs at most this large
 RECOVERED_MIN_SHARE = 0.02  # of the image: smaller proposals are rims and specks
 RECOVERED_MIN_DISTANCE = 5.0  # CIELAB distance from the backdrop a recovered part needs
+WORN_HEM_EDGE = 4.0  # a worn top's hem: the least vertical lightness gradient (Sobel, 8-bit L) across the hips
+WORN_HEM_STEP = 4.0  # and the least change of median lightness (8-bit L) from above it to below
 
 
 @dataclass
@@ -263,8 +265,44 @@ def worn_mask(rgb: np.ndarray, wearer: person_analysis.PersonAnalysis, region: R
         mask &= rows > hips_y - 0.25 * (knees_y - hips_y)
     elif region is not Region.FULL:
         mask &= rows < hips_y + 0.2 * (knees_y - hips_y)
+        hem = _worn_hem(rgb, wearer, mask)
+        if hem is not None:
+            mask &= rows < hem
     mask &= rows > shoulders_y - 0.3 * wearer.shoulder_width
     return _clean(mask)
+
+
+def _worn_hem(rgb: np.ndarray, wearer: person_analysis.PersonAnalysis, mask: np.ndarray) -> int | None:
+    """The row of a worn top's hem where the cut above could not find it (a black tee
+    over black trousers is one colour to it): the strongest horizontal edge across the
+    hips between the waist and the cut's end, kept only if what lies below it is
+    lighter or darker than what lies above (a fold's shadow has the same cloth on both
+    sides)."""
+    lm = wearer.landmarks
+    shoulders_y = float(lm[[person_analysis.L_SHOULDER, person_analysis.R_SHOULDER], 1].mean())
+    hips_y = float(lm[[person_analysis.L_HIP, person_analysis.R_HIP], 1].mean())
+    ys = np.flatnonzero(mask.any(axis=1))
+    if ys.size == 0:
+        return None
+    y0, y1 = int(shoulders_y + 0.7 * (hips_y - shoulders_y)), int(ys.max()) - 2
+    x0, x1 = sorted(int(v) for v in lm[[person_analysis.L_HIP, person_analysis.R_HIP], 0])
+    if y1 - y0 < 8 or x1 - x0 < 8:
+        return None
+    band = max(int(0.1 * wearer.shoulder_width), 3)
+    lightness = cv2.cvtColor(rgb[max(y0 - band, 0) : y1 + 2 * band, x0:x1], cv2.COLOR_RGB2LAB)[..., 0]
+    lightness = cv2.GaussianBlur(lightness.astype(np.float32), (0, 0), 1.5)
+    inside = mask[max(y0 - band, 0) : y1 + 2 * band, x0:x1]
+    edges = np.abs(cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3))
+    offset = y0 - max(y0 - band, 0)
+    profile = np.array([np.median(edges[r][inside[r]]) if inside[r].any() else 0.0 for r in range(len(edges))])
+    peak = offset + int(np.argmax(profile[offset : offset + y1 - y0]))
+    if profile[peak] < WORN_HEM_EDGE:
+        return None
+    above = lightness[max(peak - band, 0) : peak - 2][inside[max(peak - band, 0) : peak - 2]]
+    below = lightness[peak + band // 2 : peak + 2 * band][inside[peak + band // 2 : peak + 2 * band]]
+    if above.size < 10 or below.size < 10 or abs(float(np.median(below)) - float(np.median(above))) < WORN_HEM_STEP:
+        return None
+    return max(y0 - band, 0) + peak
 
 
 def detect_region(mask: np.ndarray) -> Region:
