@@ -20,7 +20,6 @@ from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.skinning import (
     bounds,
-    fill_half_size,
     grid_vertices,
     invert,
     limb_forward,
@@ -277,7 +276,7 @@ def fit_garment(
     with each leg; a skirt is one spline from waistband to hem."""
     sw = body.shoulder_width
     rgba = np.empty((*g.mask.shape, 4), np.float32)
-    rgba[..., :3] = _bled(g.rgb, g.mask)
+    rgba[..., :3] = g.bled
     rgba[..., :3] *= 1 / 255
     # Garment vertices every few pixels, the inverse evaluated every few output pixels:
     # the effort's grid sets both.
@@ -384,17 +383,6 @@ def fit_garment(
         if made is not None:
             pieces.append(made)
     return pieces
-
-
-def _bled(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The garment's colours with its rim replaced by its interior's, carried outwards:
-    the product photo's backdrop bleeds into the cut-out's edge pixels, and warped and
-    laid over each other (sleeve over torso) those pale rims read as seams."""
-    inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
-    if inner.sum() < 16:
-        return rgb
-    filled = fill_half_size(rgb.astype(np.float32), inner)
-    return np.where(inner[..., None] > 0, rgb, np.clip(filled, 0, 255)).astype(np.float32)
 
 
 def _hanging(body: Body, side: str) -> float:

@@ -23,6 +23,7 @@ import numpy as np
 from fitroom.engines.cpu import person as person_analysis
 from fitroom.engines.cpu import wardrobe
 from fitroom.engines.cpu.cache import ContentCache, content_key
+from fitroom.engines.cpu.skinning import fill_half_size
 from fitroom.errors import NoGarmentFound
 from fitroom.options import PhotoType, Region
 
@@ -61,6 +62,18 @@ class Garment:
         assert anchor is not None  # upper-body geometry has a neck, lower-body a crotch
         cx = int(anchor[0])
         return _central_width(self.body_mask, int(y) - 2, int(y) + 3, cx)
+
+    @cached_property
+    def bled(self) -> np.ndarray:
+        """The garment's colours (float32) with its rim replaced by its interior's,
+        carried outwards: the product photo's backdrop bleeds into the cut-out's edge
+        pixels, and warped and laid over each other (sleeve over torso) those pale rims
+        read as seams. Kept with the garment: every try-on with it warps these."""
+        inner = cv2.erode(self.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+        if inner.sum() < 16:
+            return self.rgb.astype(np.float32)
+        filled = fill_half_size(self.rgb.astype(np.float32), inner)
+        return np.where(inner[..., None] > 0, self.rgb, np.clip(filled, 0, 255)).astype(np.float32)
 
     @cached_property
     def body_mask(self) -> np.ndarray:
@@ -131,7 +144,7 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     flooded = _clean(fill[1:-1, 1:-1] == 0)
     by_colour = distance > threshold
     mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
-    mask = _recover_backdrop_coloured_parts(rgb, lab, mask, background)
+    mask = _recover_backdrop_coloured_parts(rgb, lab, distance, mask, background)
     return _open_slits(mask, distance, threshold)
 
 
@@ -177,7 +190,7 @@ def _open_slits(mask: np.ndarray, distance: np.ndarray, threshold: float) -> np.
 
 
 def _recover_backdrop_coloured_parts(
-    rgb: np.ndarray, lab: np.ndarray, mask: np.ndarray, background: np.ndarray
+    rgb: np.ndarray, lab: np.ndarray, distance: np.ndarray, mask: np.ndarray, background: np.ndarray
 ) -> np.ndarray:
     """Add back the parts of a garment that look like the backdrop (a white tee on a
     light-grey sweep), which the fill above loses wherever the outline has no contrast.
@@ -192,6 +205,12 @@ def _recover_backdrop_coloured_parts(
     h, w = mask.shape
     scale = RECOVERY_SIDE / max(h, w)
     if scale >= 1:
+        return mask
+    # A part is kept only if its median colour is that far from the backdrop's, so at
+    # least half its pixels are: with fewer such pixels outside the cut, no part can be,
+    # and GrabCut (the costliest step of a garment's analysis) is not run. Most garments
+    # stand out from their backdrop and end here.
+    if np.count_nonzero((distance >= RECOVERED_MIN_DISTANCE) & ~mask) < 0.5 * RECOVERED_MIN_SHARE * h * w:
         return mask
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
