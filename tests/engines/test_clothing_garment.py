@@ -74,3 +74,28 @@ def test_a_worn_black_top_over_black_trousers_ends_at_its_hem():
     mask = garment.worn_mask(img, wearer, Region.UPPER)
     lowest = int(np.flatnonzero(mask[:, 290:311].any(axis=1)).max())
     assert 460 <= lowest <= 475, lowest  # the hem, its shadow at most
+
+
+def test_a_white_cap_sleeve_with_no_outline_is_kept():
+    # A printed tee's small white cap sleeve on a light-grey sweep, its edge a soft ramp
+    # (048554): the fill from the border runs up the ramp and takes the sleeve for
+    # backdrop. It is too small for the recovery's size rule, but whiter than any
+    # backdrop, so it comes back; warped, the hole it left showed bare shoulder.
+    w, h = 420, 560
+    image = np.full((h, w, 3), 222.0)
+    body = np.zeros((h, w), bool)
+    body[80:520, 120:300] = True
+    rng = np.random.default_rng(1)
+    image[body] = rng.integers(30, 220, size=(body.sum(), 3))  # a busy print all over the body
+    yy, xx = np.mgrid[0:h, 0:w]
+    # the cap: an ellipse left of the body, white at its core and ramping down to the
+    # backdrop's grey over its outer 20 pixels, one grey level a pixel
+    reach = np.hypot((xx - 120) / 60.0, (yy - 140) / 50.0)
+    ramp = np.clip((1.0 - reach) * 60.0, 0.0, 20.0)
+    cap = (reach < 1.0) & (xx < 120)
+    image[cap] = 222.0 + ramp[cap][:, None]
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    mask = garment.remove_background(image)
+    core = cap & (reach < 0.6)
+    assert mask[core].mean() > 0.8, mask[core].mean()
+    assert not mask[:, :40].any() and not mask[:40].any()  # and the backdrop stays out

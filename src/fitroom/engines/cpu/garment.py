@@ -31,7 +31,8 @@ CACHE_SIZE = 64
 WORK_SIDE = 560  # garments are analysed and sampled at most this large (they shrink on the body anyway)
 MIN_GARMENT_SHARE = 0.03
 RECOVERY_SIDE = 160  # GrabCut runs at most this large
-RECOVERED_MIN_SHARE = 0.02  # of the image: smaller proposals are rims and specks
+RECOVERED_MIN_SHARE = 0.02  # of the image: smaller proposals are rims and specks...
+RECOVERED_SMALL_SHARE = 0.008  # ...unless at least this big and by colour not backdrop at all (a white cap sleeve)
 RECOVERED_MIN_DISTANCE = 5.0  # CIELAB distance from the backdrop a recovered part needs
 WORN_HEM_EDGE = 4.0  # a worn top's hem: the least vertical lightness gradient (Sobel, 8-bit L) across the hips
 WORN_HEM_STEP = 4.0  # and the least change of median lightness (8-bit L) from above it to below
@@ -144,7 +145,7 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     flooded = _clean(fill[1:-1, 1:-1] == 0)
     by_colour = distance > threshold
     mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
-    mask = _recover_backdrop_coloured_parts(rgb, lab, distance, mask, background)
+    mask = _recover_backdrop_coloured_parts(rgb, distance, threshold, mask)
     return _open_slits(mask, distance, threshold)
 
 
@@ -190,7 +191,7 @@ def _open_slits(mask: np.ndarray, distance: np.ndarray, threshold: float) -> np.
 
 
 def _recover_backdrop_coloured_parts(
-    rgb: np.ndarray, lab: np.ndarray, distance: np.ndarray, mask: np.ndarray, background: np.ndarray
+    rgb: np.ndarray, distance: np.ndarray, threshold: float, mask: np.ndarray
 ) -> np.ndarray:
     """Add back the parts of a garment that look like the backdrop (a white tee on a
     light-grey sweep), which the fill above loses wherever the outline has no contrast.
@@ -200,17 +201,22 @@ def _recover_backdrop_coloured_parts(
     It is run small (its cost grows with pixels; the parts it recovers are large) and a
     proposed part is kept only if it is a sizeable blob that touches no image border and
     whose colour differs from the backdrop's: that rejects shadows-free backdrop patches
-    between trouser legs and beside skirts, which GrabCut also likes to take.
+    between trouser legs and beside skirts, which GrabCut also likes to take. A smaller
+    part (a white tee's cap sleeve) is kept only if its colour is further from the
+    backdrop's than the cut's own threshold: a shaded patch of backdrop is not.
     """
     h, w = mask.shape
     scale = RECOVERY_SIDE / max(h, w)
     if scale >= 1:
         return mask
-    # A part is kept only if its median colour is that far from the backdrop's, so at
+    # A part is kept only if its median colour is far enough from the backdrop's, so at
     # least half its pixels are: with fewer such pixels outside the cut, no part can be,
     # and GrabCut (the costliest step of a garment's analysis) is not run. Most garments
     # stand out from their backdrop and end here.
-    if np.count_nonzero((distance >= RECOVERED_MIN_DISTANCE) & ~mask) < 0.5 * RECOVERED_MIN_SHARE * h * w:
+    outside = ~mask
+    large = np.count_nonzero((distance >= RECOVERED_MIN_DISTANCE) & outside) >= 0.5 * RECOVERED_MIN_SHARE * h * w
+    small_parts = np.count_nonzero((distance > threshold) & outside) >= 0.5 * RECOVERED_SMALL_SHARE * h * w
+    if not (large or small_parts):
         return mask
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     sh, sw = small.shape[:2]
@@ -234,12 +240,13 @@ def _recover_backdrop_coloured_parts(
     added = np.zeros_like(mask)
     for i in range(1, count):
         x, y, bw, bh, area = stats[i]
-        if area < RECOVERED_MIN_SHARE * h * w:
+        if area < RECOVERED_SMALL_SHARE * h * w:
             continue
         if x <= margin or y <= margin or x + bw >= w - margin or y + bh >= h - margin:
             continue
         part = labels == i
-        if np.linalg.norm(np.median(lab[part], axis=0) - background) < RECOVERED_MIN_DISTANCE:
+        apart = float(np.median(distance[part]))
+        if apart < (RECOVERED_MIN_DISTANCE if area >= RECOVERED_MIN_SHARE * h * w else threshold):
             continue
         added |= part
     return _clean(mask | added) if added.any() else mask
