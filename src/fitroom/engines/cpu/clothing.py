@@ -119,11 +119,10 @@ def render(
         sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
         a = piece.rgba[..., 3] * (limb_keep if piece.is_limb else torso_keep)[sub]
         under = alpha[sub] * (1.0 - a)
-        total = a + under
-        colour[sub] = (piece.rgba[..., :3] * a[..., None] + colour[sub] * under[..., None]) / np.maximum(total, 1e-4)[
-            ..., None
-        ]
-        alpha[sub] = total
+        # "over": the piece's colour weighted by its alpha, what is under by what shows
+        # of it; blendLinear divides by the sum of the weights, as straight colour needs
+        colour[sub] = cv2.blendLinear(np.ascontiguousarray(piece.rgba[..., :3]), colour[sub], a, under)
+        alpha[sub] = a + under
 
     solid = (alpha >= 0.5).astype(np.uint8)
     # Body left uncovered inside the garment is closed too: narrow slits (where torso
@@ -235,9 +234,11 @@ def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.
     # The pieces' soft edges beside a gap are made opaque over the fill: left
     # half-transparent, the picture under them shows through as a pale seam line.
     rim = (cv2.dilate(gaps.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~gaps & (alpha > 0)
-    a = alpha[..., None]
-    blended = np.where(rim[..., None], colour * a + filled * (1 - a), colour)
-    return np.where(gaps[..., None], filled, blended), np.where(gaps | rim, 1.0, alpha).astype(np.float32)
+    # the pieces' own colour: all of it off the gaps and their rim, its alpha's share on
+    # the rim (the fill takes the rest), none in the gaps
+    own = np.where(gaps, 0.0, np.where(rim, alpha, 1.0)).astype(np.float32)
+    closed = cv2.blendLinear(colour, filled.astype(np.float32), own, 1.0 - own)
+    return closed, np.where(gaps | rim, 1.0, alpha).astype(np.float32)
 
 
 def _hem_y(pieces: list[Piece]) -> int:
