@@ -220,9 +220,15 @@ def _sleeved(
         arm = np.zeros(body_px.shape, np.uint8)
         for (a, b), radius in zip(zip(chain[:-1], chain[1:]), (0.17 * sw, 0.14 * sw)):
             cv2.line(arm, tuple(int(v) for v in a), tuple(int(v) for v in b), (1,), max(int(2 * radius), 1))
-        ys, xs = np.nonzero((arm > 0) & body_px)
-        inside = _along(np.stack([xs, ys], 1).astype(np.float64), chain) <= reach
-        sleeved[ys[inside], xs[inside]] = True
+        # which of the arm's pixels lie before the sleeve's end: worked out on every
+        # second pixel each way (a quarter of the cost), the cut's line a pixel coarser
+        on_arm = (arm > 0) & body_px
+        ys, xs = np.nonzero(on_arm[::2, ::2])
+        inside = _along(np.stack([xs, ys], 1).astype(np.float64) * 2 + 0.5, chain) <= reach
+        before = np.zeros(on_arm[::2, ::2].shape, bool)
+        before[ys[inside], xs[inside]] = True
+        h, w = on_arm.shape
+        sleeved |= on_arm & before.repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
     return sleeved
 
 
