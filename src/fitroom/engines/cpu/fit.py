@@ -277,7 +277,6 @@ def fit_garment(
     sw = body.shoulder_width
     rgba = np.empty((*g.mask.shape, 4), np.float32)
     rgba[..., :3] = g.bled
-    rgba[..., :3] *= 1 / 255
     # Garment vertices every few pixels, the inverse evaluated every few output pixels:
     # the effort's grid sets both.
     out_step = int(np.clip(grid // 2, 2, 8))

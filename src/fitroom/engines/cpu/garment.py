@@ -66,15 +66,16 @@ class Garment:
 
     @cached_property
     def bled(self) -> np.ndarray:
-        """The garment's colours (float32) with its rim replaced by its interior's,
+        """The garment's colours (float32, 0..1) with its rim replaced by its interior's,
         carried outwards: the product photo's backdrop bleeds into the cut-out's edge
         pixels, and warped and laid over each other (sleeve over torso) those pale rims
         read as seams. Kept with the garment: every try-on with it warps these."""
+        rgb = self.rgb.astype(np.float32) * (1 / 255)
         inner = cv2.erode(self.mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
         if inner.sum() < 16:
-            return self.rgb.astype(np.float32)
-        filled = fill_half_size(self.rgb.astype(np.float32), inner)
-        return np.where(inner[..., None] > 0, self.rgb, np.clip(filled, 0, 255)).astype(np.float32)
+            return rgb
+        filled = fill_half_size(rgb, inner)
+        return np.where(inner[..., None] > 0, rgb, np.clip(filled, 0, 1)).astype(np.float32)
 
     @cached_property
     def body_mask(self) -> np.ndarray:
