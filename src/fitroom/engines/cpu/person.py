@@ -266,7 +266,9 @@ class Skin:
         table &= cr >= min(float(self.mean[0]) - 8.0, 134.0)
         table &= cb <= max(float(self.mean[1]) + 8.0, 124.0)
         ycrcb = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2YCrCb)
-        return table[ycrcb[..., 1], ycrcb[..., 2]]
+        # one flat index per pixel: np.take on it is twice as fast as 2-D fancy indexing
+        index = ycrcb[..., 1].astype(np.uint16) * 256 + ycrcb[..., 2]
+        return np.asarray(table.ravel().take(index), bool)
 
 
 def skin_from_face(rgb: np.ndarray, analysis: PersonAnalysis) -> Skin:

@@ -381,8 +381,12 @@ def _skin_layer(
     strength = float(np.std(detail[half_source > 0])) if half_source.sum() > 50 else 1.5
     strength = float(np.clip(strength, *SKIN_GRAIN))
     reps = (h // _GRAIN_TILE + 1, w // _GRAIN_TILE + 1)
-    grain = np.round(np.tile(_GRAIN, reps)[:h, :w] * strength).astype(np.int16)
-    return np.clip(layer.astype(np.int16) + grain[..., None], 0, 255).astype(np.uint8)
+    grain = np.round(np.tile(_GRAIN, reps)[:h, :w] * strength)
+    # added as its light and dark halves with uint8 saturation: the same bytes as
+    # clipping a signed sum, without a full-frame int16 copy of the layer
+    lighter = cv2.merge([np.clip(grain, 0, 255).astype(np.uint8)] * 3)
+    darker = cv2.merge([np.clip(-grain, 0, 255).astype(np.uint8)] * 3)
+    return cv2.subtract(cv2.add(layer, lighter), darker)
 
 
 def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
