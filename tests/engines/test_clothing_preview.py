@@ -206,3 +206,25 @@ def test_painted_skin_takes_its_colour_from_skin_not_from_a_skin_coloured_print(
     for y, x in ((300, 300), (420, 300), (420, 210)):  # chest, belly, an arm above the skirt
         painted = wardrobe.skin[y - 5 : y + 6, x - 5 : x + 6].reshape(-1, 3).astype(np.float32).mean(axis=0)
         assert np.linalg.norm(painted - (225, 180, 150)) < 25, (y, x, painted)
+
+
+def test_the_fast_effort_skips_the_shading_map_and_a_later_effort_still_gets_it(engine):
+    # The fast effort does not shade, so its person analysis is made (and cached)
+    # without the shading map; a later balanced try-on of the same photo must come out
+    # exactly as if the photo were new.
+    from fitroom.options import Effort
+
+    photo = data.astronaut()
+
+    def request(effort: Effort) -> EngineRequest:
+        return EngineRequest(images={"person": photo, "garment": crop_top()}, options=TryOnOptions(effort=effort))
+
+    persons.clear_cache()
+    engine.run(request(Effort.FAST))
+    analysis, cached = persons.analyze(photo, shading=False)
+    assert cached and analysis.shading is None
+    after_fast = engine.run(request(Effort.BALANCED)).images[0]
+    persons.clear_cache()
+    fresh = engine.run(request(Effort.BALANCED)).images[0]
+    assert np.array_equal(after_fast, fresh)
+    assert persons.analyze(photo)[0].shading is not None

@@ -54,6 +54,14 @@ class ContentCache(Generic[V]):
                 self._values.popitem(last=False)
         return value, False
 
+    def put(self, key: str, value: V) -> None:
+        """Replace (or add) the value for ``key``: a fuller version of what is cached."""
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

@@ -146,7 +146,7 @@ def render(
         alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
     alpha[alpha < 1 / 255] = 0
     if settings.shading > 0:
-        assert analysis.shading is not None  # analyze() always maps the shading
+        assert analysis.shading is not None  # analyze() maps it when the effort shades
         light = 255 * (1 + settings.shading * (analysis.shading[window] - 1))
         colour = cv2.multiply(colour, cv2.merge([light, light, light]))
     else:
@@ -398,11 +398,11 @@ class CpuClothingEngine(Engine):
         timings: dict[str, float] = {}
         start = time.perf_counter()
         person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
-        analysis, cached = persons.analyze(person_rgb)
+        settings = EFFORT[options.effort]
+        analysis, cached = persons.analyze(person_rgb, shading=settings.shading > 0)
         timings["person"] = (time.perf_counter() - start) * 1000
 
         start = time.perf_counter()
-        settings = EFFORT[options.effort]
         g = _garment(request, settings)
         timings["garment"] = (time.perf_counter() - start) * 1000
         _check_visible(analysis, g.region)

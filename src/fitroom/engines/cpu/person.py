@@ -371,9 +371,17 @@ def detect(rgb: np.ndarray) -> PersonAnalysis | None:
     return PersonAnalysis(landmarks=lm, mask=mask, shape=(h, w))
 
 
-def analyze(rgb: np.ndarray) -> tuple[PersonAnalysis, bool]:
-    """The photo's analysis and whether it came from the cache. Raises ``NoPersonFound``."""
-    return _cache.get_or_compute(content_key(rgb), lambda: _analyze(rgb))
+def analyze(rgb: np.ndarray, *, shading: bool = True) -> tuple[PersonAnalysis, bool]:
+    """The photo's analysis and whether it came from the cache. Raises ``NoPersonFound``.
+
+    The shading map is only made when asked for (the fast effort does not shade, and
+    skips its cost); an analysis cached without it gets it on the first call that asks."""
+    key = content_key(rgb)
+    analysis, cached = _cache.get_or_compute(key, lambda: _analyze(rgb, shading=shading))
+    if shading and analysis.shading is None:
+        analysis = replace(analysis, shading=shading_map(rgb, analysis.shoulder_width))
+        _cache.put(key, analysis)
+    return analysis, cached
 
 
 def not_a_person(a: PersonAnalysis) -> str | None:
@@ -406,7 +414,7 @@ def not_a_person(a: PersonAnalysis) -> str | None:
     return None
 
 
-def _analyze(rgb: np.ndarray) -> PersonAnalysis:
+def _analyze(rgb: np.ndarray, *, shading: bool) -> PersonAnalysis:
     analysis = detect(rgb)
     if analysis is None or not analysis.visible(L_SHOULDER, R_SHOULDER):
         raise NoPersonFound("no person with visible shoulders was found in the person image")
@@ -417,7 +425,8 @@ def _analyze(rgb: np.ndarray) -> PersonAnalysis:
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     face_skin = skin & analysis.head
     colour = np.median(rgb[face_skin], axis=0) / 255.0 if face_skin.sum() > 50 else None
-    analysis = replace(analysis, skin=skin, shading=shading_map(rgb, analysis.shoulder_width), skin_colour=colour)
+    light = shading_map(rgb, analysis.shoulder_width) if shading else None
+    analysis = replace(analysis, skin=skin, shading=light, skin_colour=colour)
     from fitroom.engines.cpu import wardrobe  # it builds on this module's analysis
 
     return replace(analysis, wardrobe=wardrobe.analyse(np.ascontiguousarray(rgb[..., :3]), analysis))
