@@ -47,6 +47,10 @@ _ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
 _BY_ID = sa.select(JobRow.__table__).where(JobRow.__table__.c.id == sa.bindparam("id"))
 _FINAL = tuple(state.value for state in JobState if state.is_final)
 _WEBHOOK_PENDING = "pending"
+# How long a claimed delivery attempt holds its webhook: longer than the longest POST
+# (the URL fetcher gives up after 120 s), so no other sender starts the next attempt
+# while this one may still be in flight.
+WEBHOOK_CLAIM_SECONDS = 150.0
 
 
 def _utcnow() -> datetime:
@@ -602,12 +606,16 @@ class JobStore:
 
     # --- webhooks -----------------------------------------------------------------------
 
+    def _webhook_due(self) -> sa.ColumnElement[bool]:
+        return sa.or_(JobRow.webhook_due_at.is_(None), JobRow.webhook_due_at <= self._clock())
+
     def pending_webhooks(self, limit: int = 100) -> list[JobRecord]:
-        """Final jobs whose webhook has not been delivered or given up on, oldest first."""
+        """Final jobs whose webhook is due for an attempt (not delivered or given up on,
+        not waiting out a backoff, no attempt in flight), oldest first."""
         with self._reading() as session:
             rows = session.scalars(
                 sa.select(JobRow)
-                .where(JobRow.state.in_(_FINAL), JobRow.webhook_state == _WEBHOOK_PENDING)
+                .where(JobRow.state.in_(_FINAL), JobRow.webhook_state == _WEBHOOK_PENDING, self._webhook_due())
                 .order_by(JobRow.finished_at, JobRow.id)
                 .limit(limit)
             )
@@ -616,11 +624,13 @@ class JobStore:
     def claim_webhook(self, job_id: str, attempts_seen: int) -> bool:
         """Take the next delivery attempt of a pending webhook, counting it now.
 
-        Several servers share one database and each runs a webhook sender; the attempt
+        Several servers share one database and each runs a webhook sender. The attempt
         counter doubles as the claim (only one of them moves it from ``attempts_seen``),
-        so a webhook is never sent twice at once. A sender that dies mid-attempt leaves
-        the webhook pending with the attempt counted: delivery is at least once, within
-        the attempt budget."""
+        and the claim holds the webhook for ``WEBHOOK_CLAIM_SECONDS``: a sender that
+        reads it while the attempt is in flight sees it not yet due, rather than counting
+        the next attempt and sending it a second time at once. A sender that dies
+        mid-attempt leaves the webhook pending with the attempt counted, due again when
+        the hold ends: delivery is at least once, within the attempt budget."""
         with self._session() as session, session.begin():
             result = session.execute(
                 sa.update(JobRow)
@@ -628,20 +638,26 @@ class JobStore:
                     JobRow.id == job_id,
                     JobRow.webhook_state == _WEBHOOK_PENDING,
                     JobRow.webhook_attempts == attempts_seen,
+                    self._webhook_due(),
                 )
-                .values(webhook_attempts=attempts_seen + 1)
+                .values(
+                    webhook_attempts=attempts_seen + 1,
+                    webhook_due_at=self._clock() + timedelta(seconds=WEBHOOK_CLAIM_SECONDS),
+                )
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result) == 1
 
-    def mark_webhook(self, job_id: str, state: str, attempts: int) -> bool:
-        """Record a delivery attempt: ``state`` stays "pending" to try again, or is final
-        ("delivered", "failed"). False for an unknown job."""
+    def mark_webhook(self, job_id: str, state: str, attempts: int, retry_in: float = 0.0) -> bool:
+        """Record a delivery attempt: ``state`` stays "pending" to try again after
+        ``retry_in`` seconds, or is final ("delivered", "failed"). False for an unknown
+        job."""
+        due = self._clock() + timedelta(seconds=retry_in) if state == _WEBHOOK_PENDING else None
         with self._session() as session, session.begin():
             result = session.execute(
                 sa.update(JobRow)
                 .where(JobRow.id == job_id)
-                .values(webhook_state=state, webhook_attempts=attempts)
+                .values(webhook_state=state, webhook_attempts=attempts, webhook_due_at=due)
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result) == 1

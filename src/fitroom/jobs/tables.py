@@ -94,6 +94,9 @@ class JobRow(Base):
     # FASHN webhooks: None when the job has no webhook_url, else pending/delivered/failed.
     webhook_state: Mapped[str | None] = mapped_column(sa.String(16))
     webhook_attempts: Mapped[int] = mapped_column(default=0)
+    # When the next delivery attempt may start: after an attempt's backoff, or once an
+    # attempt in flight (claimed by some server's sender) can no longer be running.
+    webhook_due_at: Mapped[datetime | None]
 
 
 class LaneRow(Base):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -37,21 +36,17 @@ class WebhookSender:
         view: Callable[[JobRecord], JobView],
         dialects: Mapping[str, DialectTerms],
         post: Post,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.jobs = jobs
         self.view = view
         self.dialects = dialects
         self.post = post
-        self.clock = clock
-        self._not_before: dict[str, datetime] = {}
 
     async def deliver_pending(self) -> None:
+        # The store hands out only webhooks that are due: backoffs and attempts in flight
+        # are kept in the database, so every server's sender honours them.
         records = await anyio.to_thread.run_sync(self.jobs.pending_webhooks, 20)
-        now = self.clock()
         for record in records:
-            if self._not_before.get(record.id, now) > now:
-                continue
             if not await anyio.to_thread.run_sync(
                 self.jobs.claim_webhook, record.id, record.webhook_attempts
             ):
@@ -73,6 +68,7 @@ class WebhookSender:
                 ok, permanent, reason = False, True, exc.message
             except FitroomError as exc:
                 ok, reason = False, exc.message
+            delay = 0.0
             if ok:
                 state = "delivered"
             elif permanent or attempts >= MAX_ATTEMPTS:
@@ -81,7 +77,4 @@ class WebhookSender:
             else:
                 state = "pending"
                 delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS) - 1)]
-                self._not_before[record.id] = now + timedelta(seconds=delay)
-            if state != "pending":
-                self._not_before.pop(record.id, None)
-            await anyio.to_thread.run_sync(self.jobs.mark_webhook, record.id, state, attempts)
+            await anyio.to_thread.run_sync(self.jobs.mark_webhook, record.id, state, attempts, delay)
