@@ -5,6 +5,8 @@ come from scikit-image; nothing is downloaded."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -228,3 +230,29 @@ def test_the_fast_effort_skips_the_shading_map_and_a_later_effort_still_gets_it(
     fresh = engine.run(request(Effort.BALANCED)).images[0]
     assert np.array_equal(after_fast, fresh)
     assert persons.analyze(photo)[0].shading is not None
+
+
+def test_under_a_long_old_top_the_trousers_go_on_up_to_the_new_hem():
+    # A new top shorter than the old one, which hung over the trousers: between the new
+    # hem and the trousers' visible top is the trousers' waistband, not bare skin (a
+    # painted midriff strip on 049205 with fashn_garment).
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    torso = a.binary & ~a.skin & ~a.head
+    rows = np.arange(a.shape[0])[:, None]
+    img[torso & (rows < 545)] = (235, 235, 235)  # a long white tee...
+    img[torso & (rows >= 545)] = (40, 60, 160)  # ...over blue trousers
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    assert a.wardrobe is not None and a.wardrobe.bottom[550:560, 280:320].all()
+    top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    hem = int(np.flatnonzero(found["garment_mask"][:, 295:306].any(axis=1)).max())
+    assert hem < 530, hem  # the new top does end above the trousers
+    gap = out[hem + 4 : 541, 285:316].reshape(-1, 3).astype(np.float32)
+    blue = np.linalg.norm(gap - (40, 60, 160), axis=1) < 40
+    assert blue.mean() > 0.9, blue.mean()

@@ -36,6 +36,7 @@ from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
 from fitroom.engines.cpu.skinning import fill_half_size
+from fitroom.engines.cpu.wardrobe import waist_line
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, RegionNotVisible
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
@@ -154,7 +155,7 @@ def render(
     garment_px = cv2.convertScaleAbs(colour)  # saturates to 0..255
     out = _white_background(person_rgb, analysis) if remove_background else person_rgb.copy()
     base = np.ascontiguousarray(out[window])
-    under_px, under_changed = _under_layer(base, analysis, strip, window, remove_background)
+    under_px, under_changed = _under_layer(base, analysis, strip, window, remove_background, g.region, person_rgb)
     if settings.shading > 0:
         under_px, shadow = _contact_shadow(under_px, alpha, analysis, window, body.shoulder_width)
         under_changed |= shadow
@@ -276,6 +277,8 @@ def _under_layer(
     strip: np.ndarray | None,
     window: tuple[slice, slice],
     remove_background: bool,
+    region: Region,
+    person_rgb: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The picture under the new garment: the person with the old garment taken off
     (skin where the body is, background where the old garment stood off it), and where
@@ -287,6 +290,8 @@ def _under_layer(
     body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)
     behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
     replacement = cv2.blendLinear(wardrobe.skin[window], behind, body, 1 - body)
+    if region in (Region.UPPER, Region.OUTERWEAR):
+        _bottom_under_old_top(replacement, person_rgb, analysis, strip, window)
     # The old garment's own edge (a hem's pale rim, a seam's shadow) lies a pixel or two
     # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
     # real skin or background meets it.
@@ -295,6 +300,50 @@ def _under_layer(
     cover[cover < 1 / 255] = 0
     under = cv2.blendLinear(replacement, base, cover, 1 - cover)
     return under, cover > 0
+
+
+def _bottom_under_old_top(
+    replacement: np.ndarray,
+    person_rgb: np.ndarray,
+    analysis: persons.PersonAnalysis,
+    strip: np.ndarray,
+    window: tuple[slice, slice],
+) -> None:
+    """Under an old top that hung over the trousers or skirt, below the waist, is that
+    bottom, not bare skin: a new top shorter than the old one otherwise left a painted
+    midriff strip between its hem and the waistband. There ``replacement`` (window
+    coordinates) takes the bottom's colour, column by column, from a band of it well
+    below its visible top (whose first rows may still be the old top's hem): the
+    waistband continues straight up. Arms and hands beside the hips stay as they are."""
+    assert analysis.wardrobe is not None  # the caller checked
+    bottom = analysis.wardrobe.bottom
+    (y0, y1), (x0, x1) = (window[0].start, window[0].stop), (window[1].start, window[1].stop)
+    columns = bottom[:, x0:x1].any(axis=0)
+    if not columns.any():
+        return
+    rows = np.arange(y0, y1)[:, None]
+    reach = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    span = np.zeros(x1 - x0, bool)
+    xs = np.flatnonzero(columns)
+    span[xs[0] : xs[-1] + 1] = True
+    over = reach & (rows >= waist_line(analysis)) & span[None, :] & analysis.wardrobe.body[window]
+    over &= ~(analysis.sleeve_zone[window] | analysis.hands[window])
+    if not over.any():
+        return
+    sw = analysis.shoulder_width
+    top = int(np.flatnonzero(bottom[:, x0:x1].any(axis=1))[0])
+    band = slice(top + int(0.05 * sw), top + max(int(0.3 * sw), int(0.05 * sw) + 4))
+    inside = bottom[band, x0:x1]
+    counts = inside.sum(axis=0)
+    sums = (person_rgb[band, x0:x1].astype(np.float32) * inside[..., None]).sum(axis=0)
+    known = counts > 0
+    if not known.any():
+        return
+    profile = np.stack(
+        [np.interp(np.arange(x1 - x0), np.flatnonzero(known), sums[known, c] / counts[known]) for c in range(3)], 1
+    )
+    fill = np.broadcast_to(profile[None], replacement.shape).astype(np.float32)
+    replacement[over] = np.clip(fill[over], 0, 255).astype(np.uint8)
 
 
 def _contact_shadow(

@@ -510,7 +510,7 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     hands = a.hands & a.skin
     full_clothing = a.binary & ~a.skin & ~a.head & ~hands
     rows = np.arange(h)[:, None]
-    waist_y = _waist_y(a)
+    waist_y = waist_line(a)
     ankles_y = float(a.landmarks[[persons.L_ANKLE, persons.R_ANKLE], 1].mean())
     knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean())
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
@@ -549,7 +549,7 @@ def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray) -> np.n
     return out
 
 
-def _waist_y(a: persons.PersonAnalysis) -> float:
+def waist_line(a: persons.PersonAnalysis) -> float:
     """A little above the hip joints: where a bottom's waistband can start."""
     hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
     shoulders_y = float(a.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].mean())
