@@ -33,12 +33,18 @@ def view(record: JobRecord) -> JobView:
     return JobView(id=record.id, state=record.state, spec=record.spec, created_at=record.created_at)
 
 
-def test_a_failing_webhook_is_tried_6_times_over_about_5_minutes(
-    job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
-) -> None:
+def ended_with_webhook(job_store: JobStore, key_store: KeyStore, submit: Submit) -> JobRecord:
+    """A job that asked for a webhook and has ended, so its webhook is due."""
     key, _ = key_store.create("hooks")
     job = submit(key, webhook_url="https://example.com/hook")
     job_store.fail(job.id, None, code="canceled", message="stop")
+    return job
+
+
+def test_a_failing_webhook_is_tried_6_times_over_about_5_minutes(
+    job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
+) -> None:
+    job = ended_with_webhook(job_store, key_store, submit)
     sent: list[datetime] = []
 
     async def post(url: str, body: dict[str, Any]) -> int:
@@ -60,9 +66,7 @@ def test_a_failing_webhook_is_tried_6_times_over_about_5_minutes(
 def test_a_webhook_that_succeeds_on_a_retry_is_delivered_once(
     job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
 ) -> None:
-    key, _ = key_store.create("hooks")
-    job = submit(key, webhook_url="https://example.com/hook")
-    job_store.fail(job.id, None, code="canceled", message="stop")
+    job = ended_with_webhook(job_store, key_store, submit)
     answers = iter([500, 500, 200])
     sent = 0
 
@@ -86,9 +90,7 @@ def test_a_webhook_in_flight_on_one_server_is_not_sent_again_by_another(
     # posting when the second server's sender looks: that one must not count the next
     # attempt and send the webhook a second time (seen as a doubled delivery in the
     # cluster test under load).
-    key, _ = key_store.create("hooks")
-    job = submit(key, webhook_url="https://example.com/hook")
-    job_store.fail(job.id, None, code="canceled", message="stop")
+    job = ended_with_webhook(job_store, key_store, submit)
     [pending] = job_store.pending_webhooks()
     assert job_store.claim_webhook(job.id, pending.webhook_attempts)  # the first server's sender
 
@@ -104,9 +106,7 @@ def test_a_webhook_in_flight_on_one_server_is_not_sent_again_by_another(
 def test_a_retry_waits_out_its_backoff_on_every_server(
     job_store: JobStore, key_store: KeyStore, submit: Submit, clock: FakeClock
 ) -> None:
-    key, _ = key_store.create("hooks")
-    job = submit(key, webhook_url="https://example.com/hook")
-    job_store.fail(job.id, None, code="canceled", message="stop")
+    ended_with_webhook(job_store, key_store, submit)
     calls = 0
 
     async def post(url: str, body: dict[str, Any]) -> int:

@@ -48,14 +48,11 @@ class ContentCache(Generic[V]):
                 self._values.move_to_end(key)
                 return self._values[key], True
         value = compute()
-        with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
+        self.put(key, value)
         return value, False
 
     def put(self, key: str, value: V) -> None:
-        """Replace (or add) the value for ``key``: a fuller version of what is cached."""
+        """Store (or replace) the value for ``key`` as the most recently used."""
         with self._lock:
             self._values[key] = value
             self._values.move_to_end(key)

@@ -290,12 +290,12 @@ def _under_layer(
     body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)
     behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
     replacement = cv2.blendLinear(wardrobe.skin[window], behind, body, 1 - body)
-    if region in (Region.UPPER, Region.OUTERWEAR):
-        _bottom_under_old_top(replacement, person_rgb, analysis, strip, window)
     # The old garment's own edge (a hem's pale rim, a seam's shadow) lies a pixel or two
     # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
     # real skin or background meets it.
     grown = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    if region in (Region.UPPER, Region.OUTERWEAR):
+        _bottom_under_old_top(replacement, person_rgb, analysis, grown > 0, window)
     cover = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0)
     cover[cover < 1 / 255] = 0
     under = cv2.blendLinear(replacement, base, cover, 1 - cover)
@@ -306,7 +306,7 @@ def _bottom_under_old_top(
     replacement: np.ndarray,
     person_rgb: np.ndarray,
     analysis: persons.PersonAnalysis,
-    strip: np.ndarray,
+    repainted: np.ndarray,
     window: tuple[slice, slice],
 ) -> None:
     """Under an old top that hung over the trousers or skirt, below the waist, is that
@@ -314,7 +314,8 @@ def _bottom_under_old_top(
     midriff strip between its hem and the waistband. There ``replacement`` (window
     coordinates) takes the bottom's colour, column by column, from a band of it well
     below its visible top (whose first rows may still be the old top's hem): the
-    waistband continues straight up. Arms and hands beside the hips stay as they are."""
+    waistband continues straight up. Arms and hands beside the hips stay as they are.
+    ``repainted`` is what the repaint of the old top covers, in window coordinates."""
     assert analysis.wardrobe is not None  # the caller checked
     bottom = analysis.wardrobe.bottom
     (y0, y1), (x0, x1) = (window[0].start, window[0].stop), (window[1].start, window[1].stop)
@@ -322,11 +323,10 @@ def _bottom_under_old_top(
     if not columns.any():
         return
     rows = np.arange(y0, y1)[:, None]
-    reach = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
     span = np.zeros(x1 - x0, bool)
     xs = np.flatnonzero(columns)
     span[xs[0] : xs[-1] + 1] = True
-    over = reach & (rows >= waist_line(analysis)) & span[None, :] & analysis.wardrobe.body[window]
+    over = repainted & (rows >= waist_line(analysis)) & span[None, :] & analysis.wardrobe.body[window]
     over &= ~(analysis.sleeve_zone[window] | analysis.hands[window])
     if not over.any():
         return
@@ -342,8 +342,7 @@ def _bottom_under_old_top(
     profile = np.stack(
         [np.interp(np.arange(x1 - x0), np.flatnonzero(known), sums[known, c] / counts[known]) for c in range(3)], 1
     )
-    fill = np.broadcast_to(profile[None], replacement.shape).astype(np.float32)
-    replacement[over] = np.clip(fill[over], 0, 255).astype(np.uint8)
+    replacement[over] = np.clip(profile, 0, 255).astype(np.uint8)[np.nonzero(over)[1]]
 
 
 def _contact_shadow(

@@ -306,8 +306,7 @@ def fit_garment(
             # Bent at the elbow, a sleeve folds over itself: the fabric further down the
             # sleeve (the forearm's) lies on top.
             limb = g.limbs[side]
-            axis = (limb.end - limb.root) / max(float(np.linalg.norm(limb.end - limb.root)), 1e-6)
-            on_top = ((vertices - limb.root) @ axis, 3.0 * vertex_step)
+            on_top = ((vertices - limb.root) @ limb.axis, 3.0 * vertex_step)
         mx, my = invert(placed, vertices, box, out_step, on_top)
         grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         return Piece(warp(grown & g.mask, mx, my), box, is_limb=is_limb, side=side)

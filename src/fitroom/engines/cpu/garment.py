@@ -47,6 +47,11 @@ class Limb:
     width: float
     mask: np.ndarray  # H×W bool, this limb's pixels in the garment image
 
+    @property
+    def axis(self) -> np.ndarray:
+        """Unit vector from ``root`` to ``end``."""
+        return (self.end - self.root) / max(float(np.linalg.norm(self.end - self.root)), 1e-6)
+
 
 @dataclass
 class Garment:
@@ -490,13 +495,13 @@ def _sleeves(mask: np.ndarray, points: dict[str, np.ndarray], region: Region) ->
     total = mask.sum()
     for side, sign in (("a", -1), ("b", 1)):
         ap = points[f"armpit_{side}"]
-        # the shoulder corner lies further out where a sleeve lies along the body
+        # The cut is the body's edge, straight up from the armpit to the shoulder's
+        # height (the shoulder corner itself lies further out where a sleeve lies along
+        # the body).
         sh = np.array([ap[0], points[f"shoulder_{side}"][1]])
-        d = ap - sh
-        reach = float(np.linalg.norm(d))
-        line_x = sh[0] + (yy - sh[1]) * (d[0] / max(d[1], 1e-6))
+        reach = abs(float(ap[1] - sh[1]))
         rows = (yy < limit) & (yy > sh[1] - 0.1 * reach)
-        sleeve = mask & ((xx - line_x) * sign > 0.02 * reach) & rows
+        sleeve = mask & ((xx - ap[0]) * sign > 0.02 * reach) & rows
         count, labels, stats, _ = cv2.connectedComponentsWithStats(sleeve.astype(np.uint8), connectivity=8)
         if count < 2:
             continue
@@ -520,7 +525,7 @@ def _sleeves(mask: np.ndarray, points: dict[str, np.ndarray], region: Region) ->
         normal = np.array([-direction[1], direction[0]])
         shift = float(np.median(offsets[along >= 0] @ normal))
         root, end = root + normal * shift, end + normal * shift
-        limbs[side] = Limb(root=root, end=end, width=float(np.linalg.norm(d)), mask=sleeve)
+        limbs[side] = Limb(root=root, end=end, width=reach, mask=sleeve)
     return limbs
 
 
