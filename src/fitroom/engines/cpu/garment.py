@@ -34,6 +34,8 @@ RECOVERY_SIDE = 160  # GrabCut runs at most this large
 RECOVERED_MIN_SHARE = 0.02  # of the image: smaller proposals are rims and specks...
 RECOVERED_SMALL_SHARE = 0.008  # ...unless at least this big and by colour not backdrop at all (a white cap sleeve)
 RECOVERED_MIN_DISTANCE = 5.0  # CIELAB distance from the backdrop a recovered part needs
+OUTLINE_STEP = 3  # grey levels over three pixels: the least change that fences the backdrop's fill off
+_FENCE_HALF = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 WORN_HEM_EDGE = 4.0  # a worn top's hem: the least vertical lightness gradient (Sobel, 8-bit L) across the hips
 WORN_HEM_STEP = 4.0  # and the least change of median lightness (8-bit L) from above it to below
 
@@ -121,7 +123,8 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     A backdrop is smooth, so a flood fill from the border that only steps between
     neighbours differing by one grey level takes the backdrop, its soft shadows and
     gradients, and stops at the garment's outline even where the garment has the
-    backdrop's colour (a white shirt on white). It starts only from border pixels of the
+    backdrop's colour (a white shirt on white), and a second fill fenced off at soft
+    outlines finds what the first crept into. It starts only from border pixels of the
     backdrop's colour, since a garment may touch the frame. Where the fill leaks in
     anyway (no outline at all), a colour distance to the backdrop takes over.
     """
@@ -131,28 +134,76 @@ def remove_background(rgb: np.ndarray) -> np.ndarray:
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     h, w = lab.shape[:2]
     m = max(2, min(h, w) // 50)
-    border = np.concatenate(
-        [lab[:m].reshape(-1, 3), lab[-m:].reshape(-1, 3), lab[:, :m].reshape(-1, 3), lab[:, -m:].reshape(-1, 3)]
-    )
+    border = lab[_border(h, w, m)]
     background = np.median(border, axis=0)
     spread = np.percentile(np.linalg.norm(border - background, axis=1), 60)
     threshold = max(6.0, 2.0 * spread + 3.0)
     diff = lab - background
     distance = cv2.sqrt(cv2.transform(diff * diff, np.ones((1, 3), np.float32)))
 
+    starts = _border(h, w, m) & (distance < threshold)
+    backdrop = _flood(rgb, starts)
+    # The fill's small steps can creep over a soft outline (a white cap sleeve fading
+    # into a vignetted backdrop), one grey level at a time. Filled again with outlines
+    # fenced off, what only the first fill reached and that is not the backdrop's colour
+    # is garment it crept into. The fence also closes narrow gaps (between a cuff and a
+    # hem), so backdrop-coloured parts stay with the first fill.
+    fenced = _flood(rgb, starts, fence=_outlines(rgb, starts))
+    crept = (backdrop & ~fenced).astype(np.uint8)
+    count, labels = cv2.connectedComponents(crept, connectivity=4)
+    if count > 1:
+        inside = crept.ravel() > 0  # most of the frame is in no part: only the parts are summed
+        part = labels.ravel()[inside]
+        size = np.bincount(part, minlength=count)
+        apart = np.bincount(part, weights=distance.ravel()[inside], minlength=count) / np.maximum(size, 1)
+        garment_parts = np.flatnonzero(apart[1:] >= RECOVERED_MIN_DISTANCE) + 1
+        backdrop &= ~np.isin(labels, garment_parts)
+    flooded = _clean(~backdrop)
+    by_colour = distance > threshold
+    mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
+    mask = _recover_backdrop_coloured_parts(rgb, distance, threshold, mask)
+    return _open_slits(mask, distance, threshold)
+
+
+def _border(h: int, w: int, m: int) -> np.ndarray:
+    """The frame's outer ``m`` pixels."""
+    out = np.zeros((h, w), bool)
+    out[:m], out[-m:], out[:, :m], out[:, -m:] = True, True, True, True
+    return out
+
+
+def _flood(rgb: np.ndarray, starts: np.ndarray, fence: np.ndarray | None = None) -> np.ndarray:
+    """The backdrop reached from ``starts`` (border pixels) stepping between neighbours
+    a grey level apart, never onto ``fence``."""
+    h, w = starts.shape
     fill = np.zeros((h + 2, w + 2), np.uint8)
+    if fence is not None:
+        fill[1:-1, 1:-1][fence] = 1
     step = max(min(h, w) // 48, 1)
     seeds = [(x, y) for x in range(0, w, step) for y in (0, h - 1)] + [
         (x, y) for y in range(0, h, step) for x in (0, w - 1)
     ]
     for x, y in seeds:
-        if not fill[y + 1, x + 1] and distance[y, x] < threshold:
+        if not fill[y + 1, x + 1] and starts[y, x]:
             cv2.floodFill(rgb, fill, (x, y), (0,), (1, 1, 1), (1, 1, 1), 8 | cv2.FLOODFILL_MASK_ONLY | (255 << 8))
-    flooded = _clean(fill[1:-1, 1:-1] == 0)
-    by_colour = distance > threshold
-    mask = _clean(flooded | by_colour) if flooded.sum() < 0.6 * by_colour.sum() else flooded
-    mask = _recover_backdrop_coloured_parts(rgb, distance, threshold, mask)
-    return _open_slits(mask, distance, threshold)
+    reached = fill[1:-1, 1:-1] == 255
+    if fence is None:
+        return reached
+    # A fence is a few pixels thick and its outer half is backdrop: the backdrop is grown
+    # back over it, so the cut stays on the outline itself.
+    return cv2.dilate(reached.astype(np.uint8), _FENCE_HALF) > 0
+
+
+def _outlines(rgb: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """Pixels where the colour changes across three pixels by more than the backdrop's
+    own grain does (``backdrop``: pixels certainly of it): outlines, soft ones too. A
+    smooth studio backdrop changes by a grey level or two there, a vignette by less."""
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    # per channel: a white garment on a warm grey backdrop differs most in its blue
+    red, green, blue = cv2.split(cv2.morphologyEx(rgb, cv2.MORPH_GRADIENT, cross))
+    change = cv2.max(cv2.max(red, green), blue)
+    grain = float(np.percentile(change[backdrop], 90)) if backdrop.any() else 0.0
+    return change > max(OUTLINE_STEP, 2.0 * grain + 1.0)
 
 
 def _open_slits(mask: np.ndarray, distance: np.ndarray, threshold: float) -> np.ndarray:
@@ -235,6 +286,7 @@ def _recover_backdrop_coloured_parts(
     # Started from the trimap, grabCut reads no rectangle: an empty one (what None means).
     # Two passes: the parts it recovers settle by the second, and each pass costs as much
     # as a whole try-on's compositing.
+    cv2.setRNGSeed(0)  # GrabCut's GMMs start from OpenCV's global RNG: same photo, same cut
     cv2.grabCut(small, trimap, (0, 0, 0, 0), *models, 2, cv2.GC_INIT_WITH_MASK)
     proposed: np.ndarray = np.isin(trimap, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
     proposed = cv2.resize(proposed, (w, h), interpolation=cv2.INTER_LINEAR) > 0
