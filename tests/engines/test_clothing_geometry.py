@@ -374,6 +374,48 @@ def test_where_a_sleeve_folds_each_pixel_samples_one_layer():
     assert np.all(np.abs(my[inner] - 200 - (np.arange(105, 130) - 100)[:, None]) < 3)
 
 
+def _turned_and_scaled(garment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth forward map (20° turn, ×1.37, moved) of garment points, and its matrix."""
+    turn = np.deg2rad(20.0)
+    matrix = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]]) * 1.37
+    return garment @ matrix.T + np.array([100.0, 50.0]), matrix
+
+
+def test_a_smooth_warp_is_inverted_exactly_between_its_vertices():
+    # Each output cell's garment coordinate was the mean of the vertices that landed in
+    # it, up to half a cell off the cell's centre and differently in each cell: an edge
+    # cut through the cells came out as a saw-tooth a cell long (the teeth along a
+    # neckline), and the whole piece sat up to half a cell towards its box's middle.
+    from fitroom.engines.cpu.skinning import invert
+
+    gy, gx = np.mgrid[0:120:1.5, 0:120:1.5].reshape(2, -1)  # two vertices a cell, as the engine spaces them
+    garment = np.stack([gx, gy], 1).astype(np.float64)
+    body, matrix = _turned_and_scaled(garment)
+    mx, my = invert(body, garment, (0, 0, 300, 300), 4)
+    yy, xx = np.mgrid[0:300, 0:300].astype(np.float64)
+    truth = np.stack([xx - 100, yy - 50], -1) @ np.linalg.inv(matrix).T
+    inner = np.all((truth > 10) & (truth < 110), axis=-1)
+    error = np.hypot(mx - truth[..., 0], my - truth[..., 1])[inner]
+    assert error.max() < 0.05, error.max()  # garment pixels
+
+
+def test_no_fabric_is_drawn_past_the_outermost_vertices():
+    # Vertices reach two rows past the cut-out. A cell beyond them got the fill's coarse
+    # mean, a point well inside the garment, and drew fabric there: a detached sliver
+    # along the shoulder, with bare shoulder between it and the tee.
+    from fitroom.engines.cpu.skinning import invert
+
+    gy, gx = np.mgrid[-3:123.1:1.5, -3:123.1:1.5].reshape(2, -1)  # the cut-out is 0..120
+    garment = np.stack([gx, gy], 1).astype(np.float64)
+    body, matrix = _turned_and_scaled(garment)
+    mx, my = invert(body, garment, (0, 0, 300, 300), 4)
+    yy, xx = np.mgrid[0:300, 0:300].astype(np.float64)
+    truth = np.stack([xx - 100, yy - 50], -1) @ np.linalg.inv(matrix).T
+    beyond = np.any((truth < -6) | (truth > 126), axis=-1)  # past the vertices by more than two rows
+    fabric = (mx >= 0) & (mx <= 120) & (my >= 0) & (my <= 120)
+    assert not (fabric & beyond).any(), (fabric & beyond).sum()
+
+
 def test_a_long_tops_hem_hangs_straight_over_a_seated_lap():
     # Seated, the thighs spread out below the hips; a top's hem that reaches past the
     # hips followed them and lay over the lap like a skirt. It hangs from the hips.

@@ -112,30 +112,72 @@ def invert(
     inside = (fx >= 0) & (fy >= 0) & (fx < gw - 1) & (fy < gh - 1)
     fx, fy, values = fx[inside], fy[inside], garment_points[inside]
     # Each vertex goes to its nearest cell: with vertices about twice as dense as cells,
-    # every cell inside the garment gets some, and their mean lies within a fraction of
-    # a cell of the cell's centre (a bilinear splat would smear the edge a cell outwards).
+    # every cell inside the garment gets some (a bilinear splat would smear the edge a
+    # cell outwards).
     index = np.round(fy).astype(int) * gw + np.round(fx).astype(int)
     if on_top is not None:
         rank, layer = on_top[0][inside], on_top[1]
         top = np.full(gh * gw, -np.inf)
         np.maximum.at(top, index, rank)
         upper = rank >= top[index] - layer
-        index, values = index[upper], values[upper]
+        index, values, fx, fy = index[upper], values[upper], fx[upper], fy[upper]
     weight = np.bincount(index, None, gh * gw)
-    total = np.stack([np.bincount(index, values[:, 0], gh * gw), np.bincount(index, values[:, 1], gh * gw)], axis=1)
+    total = _at_centres(index, np.stack([fx, fy], axis=1), values, weight, gw) * weight[:, None]
     weight_img = weight.reshape(gh, gw).astype(np.float32)
     total_img = total.reshape(gh, gw, 2).astype(np.float32)
     coarse = _pull_push(total_img, weight_img)
     # Where no vertex came within a cell there is no garment. The vertices
     # reach past the garment's cut-out, so this edge is never the garment's edge (that
-    # comes, anti-aliased, from sampling the cut-out): it only stops the fill's far
-    # extrapolation from finding fabric again.
-    reach = cv2.dilate((weight_img > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-    size = ((gw - 1) * step + 1, (gh - 1) * step + 1)
-    full = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
-    near = cv2.resize(reach, size, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0] > 0.5
+    # comes, anti-aliased, from sampling the cut-out): it only stops the fill's
+    # extrapolation from finding fabric again. Closed, not grown: a cell a stretch left
+    # empty inside is filled, but one past the outermost vertices gets the pull-push's
+    # coarse mean, a point well inside the garment, which drew a detached sliver of
+    # fabric along a shoulder.
+    reached = (weight_img > 0.05).astype(np.uint8)
+    reach = cv2.morphologyEx(reached, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(np.float32)
+    # Cell (i, j) is the output pixel (j, i) × step. ``cv2.resize`` would align the
+    # grids' outer edges instead (pixel centres at half-cells), which shifts the garment
+    # by up to a cell's half towards the middle of the box: the affine form is exact.
+    size = (x1 - x0, y1 - y0)
+    upsample = np.array([[1 / step, 0, 0], [0, 1 / step, 0]], np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+
+    def upsampled(grid: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(grid, upsample, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+    full = upsampled(coarse)
+    near = upsampled(reach) > 0.5
     full[~near] = OUTSIDE
     return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
+
+
+def _at_centres(index: np.ndarray, placed: np.ndarray, values: np.ndarray, count: np.ndarray, gw: int) -> np.ndarray:
+    """Each cell's garment coordinate at its centre, from the vertices in it (``placed``
+    in cell units): their mean, moved by the local affine map fitted to them over the
+    distance from their mean position to the centre. The bare mean sits up to half a
+    cell off the centre, differently in each cell, and along an edge cut through the
+    cells that reads as a saw-tooth a cell long (a neckline's teeth). A cell with too
+    few vertices, or all in a line, keeps the mean."""
+    cells = len(count)
+    n = np.maximum(count, 1).astype(np.float64)
+
+    def mean(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights, cells) / n
+
+    px, py = placed[:, 0], placed[:, 1]
+    mx, my = mean(px), mean(py)
+    sxx, syy, sxy = mean(px * px) - mx * mx, mean(py * py) - my * my, mean(px * py) - mx * my
+    det = sxx * syy - sxy * sxy
+    fitted = (count >= 3) & (det > 1e-4)  # in cells: four vertices half a cell apart give 4e-3
+    safe = np.where(fitted, det, 1.0)
+    rows, cols = np.divmod(np.arange(cells), gw)
+    dx, dy = np.where(fitted, cols - mx, 0.0), np.where(fitted, rows - my, 0.0)
+    out = np.empty((cells, 2))
+    for k in range(2):
+        mv = mean(values[:, k])
+        bx, by = mean(px * values[:, k]) - mx * mv, mean(py * values[:, k]) - my * mv
+        out[:, k] = mv + ((syy * bx - sxy * by) * dx + (sxx * by - sxy * bx) * dy) / safe
+    return out
 
 
 def _pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
