@@ -438,3 +438,42 @@ def test_a_long_tops_hem_hangs_straight_over_a_seated_lap():
     assert hem > 540  # the hem does reach past the hips (row 520)
     cols = np.flatnonzero(garment[hem - 10])
     assert cols.min() > 300 - 95 * 1.3 and cols.max() < 300 + 95 * 1.3, (cols.min(), cols.max())
+
+
+def draw_flared_dress(colour: tuple[int, int, int] = GREEN) -> np.ndarray:
+    """A sleeveless dress laid flat: a straight bodice as wide as a chest, and a skirt
+    flaring from its waist seam to twice that at the hem."""
+    img = np.full((600, 420, 3), 255, np.uint8)
+    bodice = np.array([[160, 40], [260, 40], [262, 170], [158, 170]], np.int32)
+    skirt = np.array([[158, 170], [262, 170], [330, 560], [90, 560]], np.int32)
+    for poly in (bodice, skirt):
+        cv2.fillPoly(img, [poly], colour)
+    cv2.ellipse(img, (210, 40), (30, 22), 0, 0, 180, (255, 255, 255), -1)
+    return img
+
+
+def test_a_dress_is_measured_by_its_bodice_not_its_skirt():
+    # Below its armpits a dress is as wide as its skirt. Measured there (as a top is),
+    # its shoulders sat at the skirt's width, and on the body the bodice came out half
+    # the torso's width with painted skin either side: an apron.
+    dress = garments.extract(draw_flared_dress(), region=Region.FULL, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    shrink = garments.WORK_SIDE / 600  # the photo is analysed at the working size
+    for side, edge in (("a", 160), ("b", 260)):
+        assert abs(dress.points[f"shoulder_{side}"][0] - edge * shrink) <= 5, (side, dress.points[f"shoulder_{side}"])
+    assert dress.limbs == {}  # and the skirt's flare is no sleeve
+    img, analysis = _stick_person(False)
+    out, _, _ = render(img, analysis, dress, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    green = is_garment_colour(out)
+    for y in (280, 340, 400):  # chest to waist, across the torso between the arms
+        assert green[y, 245:356].mean() > 0.95, (y, green[y, 245:356].mean())
+
+
+def test_a_sleeveless_bodice_covers_the_shoulders_it_reaches():
+    # A bare arm stays in front of the torso piece, but its top is the shoulder: cut out
+    # there, a sleeveless bodice wide enough to reach the shoulders had a hole at each.
+    dress = garments.extract(draw_flared_dress(), region=Region.FULL, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    img, analysis = _stick_person(False)
+    out, _, _ = render(img, analysis, dress, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    green = is_garment_colour(out)
+    for x in (233, 367):  # just inside each shoulder joint, where the bare arm's capsule begins
+        assert green[255:280, x - 3 : x + 4].mean() > 0.95, (x, green[255:280, x - 3 : x + 4].mean())

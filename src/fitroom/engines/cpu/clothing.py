@@ -110,7 +110,10 @@ def render(
         allowed[max(hips_y - y0, 0) :] = True
     allowed &= ~analysis.head[window]
     sleeved = _sleeved(pieces, body, analysis, (x0, y0, x1, y1))
-    torso_keep = allowed & ~((analysis.in_front[window] & ~sleeved) | analysis.bare_hands[window])
+    # a bare arm stays in front of the torso piece, except at the shoulder, where it is
+    # the shoulder: cut out there, a sleeveless bodice had holes at its armholes
+    over_torso = analysis.in_front[window] & ~sleeved & ~analysis.shoulder_caps[window]
+    torso_keep = allowed & ~(over_torso | analysis.bare_hands[window])
     limb_keep = allowed & ~analysis.bare_hands[window]
 
     colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour

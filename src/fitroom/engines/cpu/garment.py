@@ -466,7 +466,30 @@ def top_row(mask: np.ndarray, x: float) -> float | None:
     return float(np.argmax(column)) if column.any() else None
 
 
-def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
+def _bodice(mask: np.ndarray, top: int, height: int, cx: int) -> tuple[float, float, float]:
+    """A dress's bodice: its edges at the chest, and its waist's row. Below its armpits a
+    dress is as wide as its skirt, which the body's torso does not wear. The waist is
+    where it is narrowest above the skirt (between a seventh and a half of the way
+    down); the chest is the widest it grows from there upwards before sleeves join it
+    (the run widens by more than a tenth from one row to the next) or the armholes
+    narrow it to straps."""
+    left, right = _central_edges(mask, cx)
+    width = right - left
+    rows = np.arange(top + int(0.15 * height), top + int(0.45 * height))
+    if np.isnan(width[rows]).all():
+        return float(cx - 1), float(cx + 1), float(rows.mean())
+    waist = int(rows[np.nanargmin(width[rows])])
+    chest = waist
+    for y in range(waist - 1, top, -1):
+        if not width[y] <= 1.1 * width[y + 1] or width[y] < 0.5 * width[chest]:  # NaN stops too
+            break
+        if width[y] > width[chest]:
+            chest = y
+    near = slice(max(chest - 3, top), chest + 4)
+    return float(np.nanmedian(left[near])), float(np.nanmedian(right[near])), float(waist)
+
+
+def _upper_points(mask: np.ndarray, dress: bool = False) -> dict[str, np.ndarray]:
     ys, xs = np.nonzero(mask)
     # Flat lays are laid out symmetric, so the bounding box's middle is the centre line;
     # the hem is the lowest garment row near it (cuffs of hanging sleeves can be lower).
@@ -475,7 +498,11 @@ def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
     centre_band = mask[:, max(cx - 10, 0) : cx + 11].any(axis=1)
     bottom = int(np.flatnonzero(centre_band).max()) if centre_band.any() else int(ys.max())
     height = bottom - top + 1
-    span_l, span_r, body_l, body_r = _torso_sides(mask, top, bottom, cx)
+    if dress:
+        span_l, span_r, bodice_waist = _bodice(mask, top, height, cx)
+        body_l, body_r = span_l, span_r
+    else:
+        span_l, span_r, body_l, body_r = _torso_sides(mask, top, bottom, cx)
     # laid out symmetric: both sides' mean
     tl, tr = cx - (span_r - span_l) / 2, cx + (span_r - span_l) / 2
     bl, br = cx - (body_r - body_l) / 2, cx + (body_r - body_l) / 2
@@ -511,7 +538,8 @@ def _upper_points(mask: np.ndarray) -> dict[str, np.ndarray]:
     armpit_y = float(rows[jut].max()) if jut.any() else sh_y + 0.45 * width
     armpit_y = float(np.clip(armpit_y, sh_y + 0.3 * width, sh_y + 0.6 * width))
     armpit_y = min(armpit_y, top + 0.6 * height)
-    waist_y = (armpit_y + bottom) / 2
+    # a dress's waist is its bodice's; a top's is half-way down from its armpits
+    waist_y = bodice_waist if dress and bodice_waist > armpit_y else (armpit_y + bottom) / 2
     wl, wr = _central_width(mask, int(waist_y) - 3, int(waist_y) + 4, cx)
     hl, hr = _central_width(mask, bottom - max(height // 25, 2), bottom - 1, cx)
     # where a sleeve lies along the body, the run at the waist and hem takes it in too
@@ -667,6 +695,6 @@ def _extract(rgb: np.ndarray, *, region: Region, photo_type: PhotoType, preproce
     if geometry is Region.LOWER:
         points, limbs = _lower_points(mask)
     else:
-        points = _upper_points(mask)
+        points = _upper_points(mask, dress=geometry is Region.FULL)
         limbs = _sleeves(mask, points, geometry)
     return Garment(rgb=work, mask=mask, region=region, photo_type=photo_type, points=points, limbs=limbs)

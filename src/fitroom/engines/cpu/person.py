@@ -32,6 +32,7 @@ L_PINKY, R_PINKY, L_INDEX, R_INDEX = 17, 18, 19, 20
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
 CACHE_SIZE = 32
+ARM_RADII = (0.16, 0.13)  # upper arm and forearm, of the shoulder width
 MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
 # Shoulders narrower than this share of the photo's longer side belong to a figure in a
 # print, not to the shopper (full-body shop photos have about 0.17).
@@ -114,8 +115,7 @@ class PersonAnalysis:
     @cached_property
     def arms(self) -> np.ndarray:
         """Both arms, shoulder to wrist (upper arms a little wider than forearms)."""
-        sw = self.shoulder_width
-        radii = (0.16 * sw, 0.13 * sw)
+        radii = (ARM_RADII[0] * self.shoulder_width, ARM_RADII[1] * self.shoulder_width)
         return self.limb((L_SHOULDER, L_ELBOW, L_WRIST), radii) | self.limb((R_SHOULDER, R_ELBOW, R_WRIST), radii)
 
     @cached_property
@@ -158,6 +158,20 @@ class PersonAnalysis:
         """Bare arms and hands: what stays in front of a garment's torso."""
         skin = self.skin if self.skin is not None else np.zeros(self.shape, bool)
         return (self.arms & skin) | self.bare_hands
+
+    @cached_property
+    def shoulder_caps(self) -> np.ndarray:
+        """The top of each arm, its upper arm's first two fifths from the shoulder joint
+        (what ``sleeve_zone`` leaves out): there the arm is not in front of the torso but
+        is the shoulder, which a sleeveless garment's armhole frames or covers."""
+        radii = (ARM_RADII[0] * self.shoulder_width, ARM_RADII[1] * self.shoulder_width)
+        out = np.zeros(self.shape, bool)
+        for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
+            ys, xs = np.nonzero(self.limb((shoulder, elbow, wrist), radii))
+            joint, bone = self.point(shoulder), self.point(elbow) - self.point(shoulder)
+            along = ((xs - joint[0]) * bone[0] + (ys - joint[1]) * bone[1]) / max(float(bone @ bone), 1e-6)
+            out[ys[along < 0.4], xs[along < 0.4]] = True
+        return out
 
     @cached_property
     def arm_widths(self) -> dict[int, tuple[float | None, float | None]]:
