@@ -256,3 +256,20 @@ def test_under_a_long_old_top_the_trousers_go_on_up_to_the_new_hem():
     gap = out[hem + 4 : 541, 285:316].reshape(-1, 3).astype(np.float32)
     blue = np.linalg.norm(gap - (40, 60, 160), axis=1) < 40
     assert blue.mean() > 0.9, blue.mean()
+
+
+def test_the_slope_from_the_shoulders_to_the_neck_is_body():
+    # Between the shoulder joints the outline rises over the trapezius to the neck. The
+    # body under the clothes stopped at the shoulder line there, so an old top taken off
+    # under a wide new neckline was painted as backdrop: a grey block either side of
+    # the neck (model_7, 07966 under a square-necked dress).
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    _, a = _stick_person(False)
+    slope = np.zeros(a.shape, np.uint8)
+    cv2.fillPoly(slope, [np.array([[205, 250], [265, 200], [335, 200], [395, 250]], np.int32)], (1,))
+    mask = np.maximum(a.mask, slope.astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin, shading=a.shading)
+    body = wardrobes.body_shape(a)
+    for x in (240, 360):  # beside the neck, above the shoulder joints (y 250)
+        assert body[225:245, x - 5 : x + 6].all(), x

@@ -124,6 +124,12 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
         )
     polygon = np.array(torso[0] + torso[1][::-1])
     cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], (1,))
+    # Above the shoulder line between the joints, the trapezius rises to the neck: the
+    # silhouette there is body (the cut to it comes in ``body_shape``), not air beside
+    # a collar, and painting it as backdrop left a grey block either side of the neck.
+    xa, xb = sorted((p[persons.L_SHOULDER][0], p[persons.R_SHOULDER][0]))
+    line = min(p[persons.L_SHOULDER][1], p[persons.R_SHOULDER][1])
+    cv2.rectangle(out, (int(xa), int(line - 0.5 * sw)), (int(xb), int(line)), (1,), -1)
     chin = (p[persons.MOUTH_L] + p[persons.MOUTH_R]) / 2
     arms = np.zeros(shape, bool)
     for shoulder, elbow, wrist in (
