@@ -273,3 +273,23 @@ def test_the_slope_from_the_shoulders_to_the_neck_is_body():
     body = wardrobes.body_shape(a)
     for x in (240, 360):  # beside the neck, above the shoulder joints (y 250)
         assert body[225:245, x - 5 : x + 6].all(), x
+
+
+def test_an_old_tops_trim_in_the_backdrops_colour_is_taken_off_with_it():
+    # 02849's white top has a whiter collar band, the white wall's colour: GrabCut gave
+    # the band to the backdrop's model, and under a wider new neckline the old collar
+    # showed above it. Clothing above the waist in the top's colour, joined to it, is
+    # the top.
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    torso = a.binary & ~a.skin & ~a.head
+    rows = np.arange(img.shape[0])[:, None]
+    img[torso & (rows < 470)] = (170, 172, 176)  # a light grey top...
+    trim = torso & (rows < 262)
+    img[trim] = (200, 200, 200)  # ...its neckline trim the backdrop's grey
+    img[torso & (rows >= 470)] = (40, 50, 120)  # trousers
+    wardrobe = wardrobes.analyse(img, a)
+    assert wardrobe.top[trim].mean() > 0.95, wardrobe.top[trim].mean()
+    assert wardrobe.top[torso & (rows >= 480)].mean() < 0.01  # and the trousers stay on

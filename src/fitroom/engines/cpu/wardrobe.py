@@ -271,6 +271,14 @@ def _old_top(
     colour = np.median(lab[top], axis=0)
     near = np.linalg.norm((lab - colour) * weights, axis=2) < SLEEVE_COLOUR
     top |= sleeves & near
+    # GrabCut gives the top's whiter trim and lit shoulders to the backdrop's model when
+    # the backdrop (or the bottom) shares those colours: a white top on a white wall over
+    # a zebra skirt kept little more than its certain core, and its collar stayed above
+    # any new neckline. Clothing above the waist in the top's colour, joined to it, is
+    # the top (lightness at full weight here: dark hair on the shoulders is not a shade
+    # of a grey top).
+    alike = np.linalg.norm(lab - colour, axis=2) < SLEEVE_COLOUR
+    top |= clothing & alike & (rows < waist_line(a) * scale)
     return _largest_parts(top, core)
 
 
