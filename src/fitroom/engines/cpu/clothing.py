@@ -362,9 +362,11 @@ def _contact_shadow(
     darkened = shadow > 1 / 255
     if not darkened.any():
         return under, darkened
-    factor = 1 - shadow
-    out = cv2.multiply(under.astype(np.float32), cv2.merge([factor, factor, factor]))
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8), darkened
+    # only the thin band it darkens is worked on, not the whole window
+    out = under.copy()
+    factor = (1 - shadow[darkened])[:, None]
+    out[darkened] = np.clip(under[darkened].astype(np.float32) * factor + 0.5, 0, 255).astype(np.uint8)
+    return out, darkened
 
 
 def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) -> np.ndarray:

@@ -162,6 +162,16 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
 
 
+def _within(
+    lab: np.ndarray, colour: np.ndarray, limit: float, weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+) -> np.ndarray:
+    """Pixels of ``lab`` within ``limit`` of ``colour`` (CIELAB, each axis weighted):
+    the squared distance summed by OpenCV, a third of numpy's norm's cost."""
+    w = np.asarray(weights, np.float32)
+    diff = (lab - np.asarray(colour, np.float32)) * w
+    return cv2.transform(diff * diff, np.ones((1, 3), np.float32)) < limit * limit
+
+
 def _shrunk_torso(a: persons.PersonAnalysis, scale: float, shape: tuple[int, int], amount: float) -> np.ndarray:
     """The shoulders–hips quadrilateral shrunk towards its centre: certainly torso."""
     quad = np.array([a.point(i) for i in (persons.L_SHOULDER, persons.R_SHOULDER, persons.R_HIP, persons.L_HIP)])
@@ -237,8 +247,8 @@ def _old_top(
     if thighs.sum() <= 10:  # a half-body photo: whatever shows just below the hips
         band = (rows > hips_y + 0.1 * a.shoulder_width * scale) & (rows < hips_y + 0.4 * a.shoulder_width * scale)
         thighs = band & _shrunk_torso(a, scale, shape, -0.2) & clothing & ~sleeves
+    lab = _lab(small)
     if thighs.sum() > 10:
-        lab = _lab(small)
         apart = float(np.linalg.norm(np.median(lab[thighs], axis=0) - np.median(lab[core], axis=0)))
         # A bottom of another colour anchors the cut between top and bottom; a dress or
         # a matching set leaves it to the colour models and the hips.
@@ -266,10 +276,8 @@ def _old_top(
     top = (cut | core) & clothing & _top_reach(a, scale, shape)
     # Long sleeves in shade are darker than the chest and one pass of GrabCut can lose
     # them: sleeve pixels of the top's colour (lightness counting half) are the top too.
-    lab = _lab(small)
-    weights = np.array([0.5, 1.0, 1.0], np.float32)
     colour = np.median(lab[top], axis=0)
-    near = np.linalg.norm((lab - colour) * weights, axis=2) < SLEEVE_COLOUR
+    near = _within(lab, colour, SLEEVE_COLOUR, (0.5, 1.0, 1.0))
     top |= sleeves & near
     # GrabCut gives the top's whiter trim and lit shoulders to the backdrop's model when
     # the backdrop (or the bottom) shares those colours: a white top on a white wall over
@@ -277,7 +285,7 @@ def _old_top(
     # any new neckline. Clothing above the waist in the top's colour, joined to it, is
     # the top (lightness at full weight here: dark hair on the shoulders is not a shade
     # of a grey top).
-    alike = np.linalg.norm(lab - colour, axis=2) < SLEEVE_COLOUR
+    alike = _within(lab, colour, SLEEVE_COLOUR)
     top |= clothing & alike & (rows < waist_line(a) * scale)
     return _largest_parts(top, core)
 
@@ -317,7 +325,7 @@ def _worn_light(small: np.ndarray, worn: list[np.ndarray], sw: float) -> np.ndar
         if garment.sum() < 50:
             continue
         median = np.median(lab[garment], axis=0)
-        plain = garment & (np.linalg.norm(lab[..., 1:] - median[1:], axis=2) < PLAIN_CHROMA)
+        plain = garment & _within(lab, median, PLAIN_CHROMA, (0.0, 1.0, 1.0))
         lightness = cv2.morphologyEx(np.where(garment, lab[..., 0], median[0]), cv2.MORPH_CLOSE, close)
         plain &= np.abs(lightness - median[0]) < PLAIN_LIGHTNESS
         say = float(np.clip((median[0] - 15.0) / 35.0, 0.0, 1.0))
@@ -394,13 +402,16 @@ def _skin_layer(
     )
     strength = float(np.std(detail[half_source > 0])) if half_source.sum() > 50 else 1.5
     strength = float(np.clip(strength, *SKIN_GRAIN))
-    reps = (h // _GRAIN_TILE + 1, w // _GRAIN_TILE + 1)
-    grain = np.round(np.tile(_GRAIN, reps)[:h, :w] * strength)
+    reps = (h // _GRAIN_TILE + 1, w // _GRAIN_TILE + 1, 1)
+    grain = np.round(_GRAIN * strength)  # one tile, repeated below as bytes
+
+    def frame(half: np.ndarray) -> np.ndarray:
+        tile = cv2.merge([np.clip(half, 0, 255).astype(np.uint8)] * 3)
+        return np.ascontiguousarray(np.tile(tile, reps)[:h, :w])
+
     # added as its light and dark halves with uint8 saturation: the same bytes as
     # clipping a signed sum, without a full-frame int16 copy of the layer
-    lighter = cv2.merge([np.clip(grain, 0, 255).astype(np.uint8)] * 3)
-    darker = cv2.merge([np.clip(-grain, 0, 255).astype(np.uint8)] * 3)
-    return cv2.subtract(cv2.add(layer, lighter), darker)
+    return cv2.subtract(cv2.add(layer, frame(grain)), frame(-grain))
 
 
 def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -461,7 +472,8 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     # lies a pixel or two inside the garment's real outline: left alone, both leave a
     # line of the old garment along a painted arm. The edge is set again at full size.
     top = _snap_edge(rgb, top, ~a.skin & ~a.head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
-    top |= _straps(rgb, a, top)
+    if top_small.any():  # the top's median colour taken at the working size: a sixteenth of the pixels
+        top |= _straps(rgb, a, top, np.median(_lab(small)[top_small], axis=0))
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
 
 
@@ -539,19 +551,18 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     )
 
 
-def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray) -> np.ndarray:
+def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """Straps and thin collars of the old top: too thin to survive the cut's reduced
     size (and the skin map, smoothed, runs over them), they are found at full size as
-    thin lines of the top's colour over the shoulders and chest that run into the top.
-    Only thin parts: hair lying on the shoulders is broad."""
+    thin lines of the top's ``colour`` (CIELAB) over the shoulders and chest that run
+    into the top. Only thin parts: hair lying on the shoulders is broad."""
     if not top.any():
         return top
     sw = a.shoulder_width
     shoulders_y = float(a.landmarks[[persons.L_SHOULDER, persons.R_SHOULDER], 1].min())
     y0, y1 = max(int(shoulders_y - 0.35 * sw), 0), int(np.flatnonzero(top.any(axis=1)).min()) + int(0.3 * sw)
     lab = _lab(rgb[y0:y1])
-    colour = np.median(_lab(rgb[top][::4][None])[0], axis=0)  # every fourth pixel: the same median
-    near = (np.linalg.norm(lab - colour, axis=2) < STRAP_COLOUR) & a.binary[y0:y1] & ~a.head[y0:y1]
+    near = _within(lab, colour, STRAP_COLOUR) & a.binary[y0:y1] & ~a.head[y0:y1]
     band = (near & ~top[y0:y1]).astype(np.uint8)
     width = max(int(0.04 * sw) | 1, 3)
     thin = (band > 0) & (cv2.morphologyEx(band, cv2.MORPH_OPEN, np.ones((width, width), np.uint8)) == 0)
