@@ -232,6 +232,22 @@ def test_the_fast_effort_skips_the_shading_map_and_a_later_effort_still_gets_it(
     assert persons.analyze(photo)[0].shading is not None
 
 
+def _dressed(
+    top: tuple[int, int, int], bottom: tuple[int, int, int], hem: int
+) -> tuple[np.ndarray, persons.PersonAnalysis, np.ndarray, np.ndarray]:
+    """The drawn stick person in a top of one colour down to row ``hem`` and a bottom
+    of another below it: (photo, analysis, the clothed torso, row numbers)."""
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    torso = a.binary & ~a.skin & ~a.head
+    rows = np.arange(a.shape[0])[:, None]
+    img[torso & (rows < hem)] = top
+    img[torso & (rows >= hem)] = bottom
+    return img, a, torso, rows
+
+
 def test_under_a_long_old_top_the_trousers_go_on_up_to_the_new_hem():
     # A new top shorter than the old one, which hung over the trousers: between the new
     # hem and the trousers' visible top is the trousers' waistband, not bare skin (a
@@ -239,14 +255,8 @@ def test_under_a_long_old_top_the_trousers_go_on_up_to_the_new_hem():
     from fitroom.engines.cpu.clothing import EFFORT, Fit, render
     from fitroom.engines.cpu.garment import extract
     from fitroom.options import Effort, PhotoType, Region
-    from tests.engines.test_clothing_geometry import _stick_person
 
-    img, a = _stick_person(False)
-    img = img.copy()
-    torso = a.binary & ~a.skin & ~a.head
-    rows = np.arange(a.shape[0])[:, None]
-    img[torso & (rows < 545)] = (235, 235, 235)  # a long white tee...
-    img[torso & (rows >= 545)] = (40, 60, 160)  # ...over blue trousers
+    img, a, _, _ = _dressed((235, 235, 235), (40, 60, 160), hem=545)  # a long white tee over blue trousers
     a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
     assert a.wardrobe is not None and a.wardrobe.bottom[550:560, 280:320].all()
     top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
@@ -280,16 +290,9 @@ def test_an_old_tops_trim_in_the_backdrops_colour_is_taken_off_with_it():
     # the band to the backdrop's model, and under a wider new neckline the old collar
     # showed above it. Clothing above the waist in the top's colour, joined to it, is
     # the top.
-    from tests.engines.test_clothing_geometry import _stick_person
-
-    img, a = _stick_person(False)
-    img = img.copy()
-    torso = a.binary & ~a.skin & ~a.head
-    rows = np.arange(img.shape[0])[:, None]
-    img[torso & (rows < 470)] = (170, 172, 176)  # a light grey top...
+    img, a, torso, rows = _dressed((170, 172, 176), (40, 50, 120), hem=470)  # a light grey top over trousers...
     trim = torso & (rows < 262)
     img[trim] = (200, 200, 200)  # ...its neckline trim the backdrop's grey
-    img[torso & (rows >= 470)] = (40, 50, 120)  # trousers
     wardrobe = wardrobes.analyse(img, a)
     assert wardrobe.top[trim].mean() > 0.95, wardrobe.top[trim].mean()
     assert wardrobe.top[torso & (rows >= 480)].mean() < 0.01  # and the trousers stay on

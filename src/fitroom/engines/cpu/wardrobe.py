@@ -226,9 +226,15 @@ def _largest_parts(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _old_top(
-    small: np.ndarray, a: persons.PersonAnalysis, scale: float, clothing: np.ndarray, person: np.ndarray
+    small: np.ndarray,
+    lab: np.ndarray,
+    a: persons.PersonAnalysis,
+    scale: float,
+    clothing: np.ndarray,
+    person: np.ndarray,
 ) -> np.ndarray:
-    """The garment worn on the torso, at the working size (see the module's docstring)."""
+    """The garment worn on the torso, at the working size (``small``, and ``lab`` its
+    CIELAB; see the module's docstring)."""
     shape = (clothing.shape[0], clothing.shape[1])
     rows = np.arange(shape[0])[:, None]
     hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean()) * scale
@@ -247,7 +253,6 @@ def _old_top(
     if thighs.sum() <= 10:  # a half-body photo: whatever shows just below the hips
         band = (rows > hips_y + 0.1 * a.shoulder_width * scale) & (rows < hips_y + 0.4 * a.shoulder_width * scale)
         thighs = band & _shrunk_torso(a, scale, shape, -0.2) & clothing & ~sleeves
-    lab = _lab(small)
     if thighs.sum() > 10:
         apart = float(np.linalg.norm(np.median(lab[thighs], axis=0) - np.median(lab[core], axis=0)))
         # A bottom of another colour anchors the cut between top and bottom; a dress or
@@ -463,7 +468,8 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     # The hand is its skin: a cuff reaches past the wrist landmark into the hand's zone.
     hands = a.hands & a.skin
     clothing = person & ~down(a.skin) & ~down(a.head) & ~down(hands)
-    top_small = _old_top(small, a, scale, clothing, person)
+    lab = _lab(small)
+    top_small = _old_top(small, lab, a, scale, clothing, person)
     # Back to full size: the smooth upscaled cut, sharpened by the full-size clothing map.
     full_clothing = a.binary & ~a.skin & ~a.head & ~hands
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
@@ -473,7 +479,7 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     # line of the old garment along a painted arm. The edge is set again at full size.
     top = _snap_edge(rgb, top, ~a.skin & ~a.head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
     if top_small.any():  # the top's median colour taken at the working size: a sixteenth of the pixels
-        top |= _straps(rgb, a, top, np.median(_lab(small)[top_small], axis=0))
+        top |= _straps(rgb, a, top, np.median(lab[top_small], axis=0))
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
 
 
