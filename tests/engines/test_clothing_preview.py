@@ -205,6 +205,7 @@ def test_painted_skin_takes_its_colour_from_skin_not_from_a_skin_coloured_print(
             cv2.circle(img, (x + int(dx), y + int(dy)), 3, (35, 25, 20), -1)  # ...with black spots
     a = persons.PersonAnalysis(landmarks=a.landmarks, mask=a.mask, shape=a.shape, skin=neck | skirt, shading=a.shading)
     wardrobe = wardrobes.analyse(img, a)
+    assert wardrobe.bare[neck].mean() > 0.9 and wardrobe.bare[skirt].mean() < 0.1  # nor does it match to the print
     for y, x in ((300, 300), (420, 300), (420, 210)):  # chest, belly, an arm above the skirt
         painted = wardrobe.skin[y - 5 : y + 6, x - 5 : x + 6].reshape(-1, 3).astype(np.float32).mean(axis=0)
         assert np.linalg.norm(painted - (225, 180, 150)) < 25, (y, x, painted)
@@ -296,3 +297,44 @@ def test_an_old_tops_trim_in_the_backdrops_colour_is_taken_off_with_it():
     wardrobe = wardrobes.analyse(img, a)
     assert wardrobe.top[trim].mean() > 0.95, wardrobe.top[trim].mean()
     assert wardrobe.top[torso & (rows >= 480)].mean() < 0.01  # and the trousers stay on
+
+
+def test_painted_skin_meets_the_real_skin_round_the_repaint():
+    # The skin layer's colour comes from all the skin in the photo: on model_7 the lit
+    # arms made the chest painted under a square neckline lighter and redder than the
+    # neck in the chin's shadow, and the two met at a hard line. The painted skin now
+    # starts at the neck's own colour and turns to the layer's further down.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+
+    img, a, _, _ = _dressed((40, 40, 60), (30, 30, 30), hem=470)  # a navy top
+    lit, shaded = (240, 200, 170), (170, 125, 100)
+    img[a.skin] = lit  # bare arms in the light...
+    neck = np.zeros(a.shape, bool)
+    neck[195:241, 272:329] = True
+    img[neck] = shaded  # ...and a neck in shade above the top's neckline
+    mask = np.maximum(a.mask, neck.astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin | neck, shading=a.shading)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    assert not found["garment_mask"][236:262, 296:305].any()  # the new neckline is lower than the old
+    below_neck = out[241:247, 290:311].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(below_neck - shaded).max() < 12, below_neck
+
+
+def test_skin_is_matched_along_bare_skin_only_and_fades_with_distance():
+    h, w = 200, 120
+    layer = np.full((h, w, 3), (200, 150, 120), np.uint8)
+    photo = np.full((h, w, 3), (30, 30, 40), np.uint8)  # the old top
+    real = np.zeros((h, w), bool)
+    real[:60] = True
+    photo[real] = (140, 95, 75)  # bare skin above it
+    repaint = np.zeros((h, w), np.uint8)
+    repaint[60:] = 1
+    out = wardrobes.matched_skin(layer, photo, repaint, real, shoulder_width=100.0).astype(np.int32)
+    assert np.abs(out[61:65] - (140, 95, 75)).max() < 8  # it meets the skin above
+    assert np.abs(out[190:] - (200, 150, 120)).max() < 4  # 1.3 shoulder widths on, the layer's own
+    # a skin-coloured print beside the repaint is not bare skin: it moves nothing
+    assert np.array_equal(wardrobes.matched_skin(layer, photo, repaint, np.zeros_like(real), 100.0), layer)

@@ -36,7 +36,7 @@ from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
 from fitroom.engines.cpu.skinning import fill_half_size
-from fitroom.engines.cpu.wardrobe import waist_line
+from fitroom.engines.cpu.wardrobe import matched_skin, waist_line
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, RegionNotVisible
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
@@ -289,14 +289,17 @@ def _under_layer(
     if strip is None or analysis.wardrobe is None:
         return base, np.zeros(base.shape[:2], bool)
     wardrobe = analysis.wardrobe
-    # skin meets background along the body's outline with an anti-aliased edge
-    body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)
-    behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
-    replacement = cv2.blendLinear(wardrobe.skin[window], behind, body, 1 - body)
     # The old garment's own edge (a hem's pale rim, a seam's shadow) lies a pixel or two
     # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
     # real skin or background meets it.
     grown = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    skin = matched_skin(
+        wardrobe.skin[window], person_rgb[window], grown, wardrobe.bare[window], analysis.shoulder_width
+    )
+    # skin meets background along the body's outline with an anti-aliased edge
+    body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)
+    behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
+    replacement = cv2.blendLinear(skin, behind, body, 1 - body)
     if region in (Region.UPPER, Region.OUTERWEAR):
         _bottom_under_old_top(replacement, person_rgb, analysis, grown > 0, window)
     cover = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0)

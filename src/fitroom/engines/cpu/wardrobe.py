@@ -17,8 +17,8 @@ module finds it and prepares what goes in its place:
   colour continued smoothly from where skin shows, the round shading of a limb or a
   torso, and a fine grain the size and strength of real skin's, so it is not a flat
   plate.
-- ``background``: the scene behind the person, inpainted (Telea) from the background
-  around the silhouette.
+- ``background``: the scene behind the person, filled in from the background around
+  the silhouette (``pull_push``).
 
 All of it depends on the photo alone, so it is computed once with the person analysis
 and cached with it.
@@ -44,6 +44,8 @@ PLAIN_CHROMA = 10.0  # CIELAB a*b* distance from a garment's median within which
 PLAIN_LIGHTNESS = 30.0  # and the L* distance (shading on it reaches this far; a print goes further)
 SKIN_GRAIN = (0.8, 3.0)  # grey levels: the range a synthesised skin's grain is kept in
 SMOOTH_SKIN = 5.0  # grey levels: the most fine detail skin that sets the painted skin's colour may show
+SKIN_MATCH_REACH = 0.4  # of the shoulder width: how far the match to the real skin round a repaint carries
+SKIN_MATCH_MOST = 80.0  # grey levels: the most that match moves the painted skin
 _GRAIN_TILE = 128
 
 
@@ -53,6 +55,7 @@ class Wardrobe:
     bottom: np.ndarray  # H×W bool: the old garment on hips and legs (not shoes)
     body: np.ndarray  # H×W bool: the body under the clothes
     skin: np.ndarray  # H×W×3 uint8: the body as bare skin
+    bare: np.ndarray  # H×W bool: the photo's own smooth bare skin (not a skin-coloured print)
     background: np.ndarray  # H×W×3 uint8: the scene without the person
 
 
@@ -351,9 +354,10 @@ def _skin_layer(
     scale: float,
     parts: BodyParts,
     worn: list[np.ndarray],
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Bare skin over the whole frame (only used where the body is): local skin colour,
-    the light the old clothes show, round limbs, fine grain."""
+    the light the old clothes show, round limbs, fine grain; and, at the working size,
+    where the photo's skin map is smooth skin rather than a skin-coloured print."""
     h, w = a.shape
     sh, sw_px = small.shape[:2]
     assert a.skin is not None  # analyze() maps the skin before the wardrobe
@@ -416,30 +420,73 @@ def _skin_layer(
 
     # added as its light and dark halves with uint8 saturation: the same bytes as
     # clipping a signed sum, without a full-frame int16 copy of the layer
-    return cv2.subtract(cv2.add(layer, frame(grain)), frame(-grain))
+    return cv2.subtract(cv2.add(layer, frame(grain)), frame(-grain)), skin_small & ~busy
+
+
+def pull_push(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``values`` (H×W×C float32, premultiplied by ``weight``, H×W float32 in 0..1)
+    continued smoothly over the whole frame: normalised convolution over a pyramid.
+    Each level is filled from the coarser one wherever its own weight is thin, so known
+    values are kept and the gaps between them take a smooth blend of the nearest. All
+    zeros where nothing is known."""
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    while min(weight.shape) > 4:
+        levels.append((values, weight))
+        values, weight = cv2.pyrDown(values), cv2.pyrDown(weight)
+    fill = values / np.maximum(weight, 1e-6)[..., None]
+    if weight.max() <= 0:
+        fill[:] = 0.0
+    for values, weight in reversed(levels):
+        up = cv2.resize(fill, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
+        seen = np.clip(weight * 4, 0, 1)[..., None]
+        fill = values / np.maximum(weight, 1e-6)[..., None] * seen + up * (1 - seen)
+    return fill
 
 
 def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The scene with the person filled in from the background round them: a pull-push
-    fill (normalised convolution over a pyramid), which continues a studio backdrop's
-    colour and gradient smoothly; it only ever shows where an old garment stood off the
-    body, a thin margin, so texture there matters less than colour."""
+    fill, which continues a studio backdrop's colour and gradient smoothly; it only ever
+    shows where an old garment stood off the body, a thin margin, so texture there
+    matters less than colour. White where the person fills the frame."""
     known = (cv2.dilate(person.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0).astype(np.float32)
-    colour = small.astype(np.float32) * known[..., None]
-    levels: list[tuple[np.ndarray, np.ndarray]] = []
-    weight = known
-    while min(weight.shape) > 4:
-        levels.append((colour, weight))
-        colour, weight = cv2.pyrDown(colour), cv2.pyrDown(weight)
-    fill = colour / np.maximum(weight, 1e-6)[..., None]
-    if weight.max() <= 0:  # the person fills the frame: no background to continue
-        fill[:] = 255.0
-    for colour, weight in reversed(levels):
-        up = cv2.resize(fill, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
-        seen = np.clip(weight * 4, 0, 1)[..., None]
-        fill = colour / np.maximum(weight, 1e-6)[..., None] * seen + up * (1 - seen)
+    if not known.any():
+        return np.full((shape[0], shape[1], 3), 255, np.uint8)
+    fill = pull_push(small.astype(np.float32) * known[..., None], known)
     plate = np.clip(fill + 0.5, 0, 255).astype(np.uint8)
     return cv2.resize(plate, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def matched_skin(
+    skin: np.ndarray, photo: np.ndarray, repaint: np.ndarray, real: np.ndarray, shoulder_width: float
+) -> np.ndarray:
+    """``skin`` (the skin layer, or a window of it) brought to meet the real skin round
+    what is repainted: the difference between the photo and the layer along a thin ring
+    just outside ``repaint``, where ``real`` (the photo's own bare skin) shows, is
+    continued inward and added, fading with the distance from the ring. The layer's
+    colour comes from all the skin in the photo, lit arms included: alone, a neck in the
+    shadow of the chin met a painted chest at a hard line, levels lighter and of another
+    hue. The fill works at a quarter size: the difference is smooth."""
+    h, w = repaint.shape
+    inner = cv2.dilate(repaint.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    outer = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    ys, xs = np.nonzero((outer > 0) & (inner == 0) & real)
+    if len(ys) < 10:
+        return skin
+    # The ring is thin: its differences are summed into the quarter-size cells directly,
+    # not taken over the whole window.
+    size = (max(w // 4, 1), max(h // 4, 1))
+    cells = np.minimum(ys // 4, size[1] - 1) * size[0] + np.minimum(xs // 4, size[0] - 1)
+    difference = photo[ys, xs].astype(np.float32) - skin[ys, xs]
+    count = size[0] * size[1]
+    summed = [np.bincount(cells, difference[:, c], minlength=count) for c in range(3)]
+    weight = (np.bincount(cells, minlength=count) / 16.0).reshape(size[1], size[0]).astype(np.float32)
+    values = (np.stack(summed, axis=1) / 16.0).reshape(size[1], size[0], 3).astype(np.float32)
+    offset = pull_push(values, weight)
+    far = cv2.distanceTransform((weight == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    fade = np.exp(-0.5 * (far / max(SKIN_MATCH_REACH * shoulder_width / 4, 1.0)) ** 2)
+    offset = np.clip(offset * fade[..., None], -SKIN_MATCH_MOST, SKIN_MATCH_MOST)
+    offset = cv2.resize(offset, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.add(skin, offset, dtype=cv2.CV_8U)
 
 
 @dataclass(frozen=True)
@@ -548,11 +595,13 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
     worn = [found.small, found.clothing & ~found.small]
+    skin, smooth = _skin_layer(rgb, small, a, scale, body_parts(a, scale), worn)
     return Wardrobe(
         top=top,
         bottom=bottom,
         body=body_shape(a),
-        skin=_skin_layer(rgb, small, a, scale, body_parts(a, scale), worn),
+        skin=skin,
+        bare=a.skin & (cv2.resize(smooth.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0),
         background=_background_plate(small, found.person, (h, w)),
     )
 
