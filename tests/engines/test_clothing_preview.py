@@ -338,3 +338,23 @@ def test_skin_is_matched_along_bare_skin_only_and_fades_with_distance():
     assert np.abs(out[190:] - (200, 150, 120)).max() < 4  # 1.3 shoulder widths on, the layer's own
     # a skin-coloured print beside the repaint is not bare skin: it moves nothing
     assert np.array_equal(wardrobes.matched_skin(layer, photo, repaint, np.zeros_like(real), 100.0), layer)
+
+
+def test_a_high_collar_inside_the_heads_mask_is_taken_off_with_the_top():
+    # The head's mask reaches a margin below a chin guessed from eyes and mouth; on a
+    # face turned down (01008) the black collar's ends lay inside it and stayed on
+    # above a new wide neckline. Below the mouth, what is neither skin nor joined to
+    # the hair is clothing.
+    img, a, _, _ = _dressed((30, 30, 40), (200, 200, 200), hem=470)  # a black top
+    neck = np.zeros(a.shape, bool)
+    neck[195:241, 280:321] = True
+    img[neck] = (225, 180, 150)
+    collar = np.zeros(a.shape, bool)
+    collar[212:241, 262:280] = collar[212:241, 321:339] = True
+    img[collar] = (30, 30, 40)  # the collar's ends either side of the neck, joined to the top
+    mask = np.maximum(a.mask, (neck | collar).astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin | neck, shading=a.shading)
+    assert a.head[collar & (np.arange(a.shape[0])[:, None] < 226)].mean() > 0.9  # inside the head's mask
+    wardrobe = wardrobes.analyse(img, a)
+    assert wardrobe.top[collar].mean() > 0.9, wardrobe.top[collar].mean()
+    assert not wardrobe.top[neck].any()

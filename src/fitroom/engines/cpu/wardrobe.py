@@ -514,20 +514,46 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     person = down(a.binary)
     # The hand is its skin: a cuff reaches past the wrist landmark into the hand's zone.
     hands = a.hands & a.skin
-    clothing = person & ~down(a.skin) & ~down(a.head) & ~down(hands)
+    skin = down(a.skin)
+    head = down(a.head) & ~_under_the_chin(a, scale, person & ~skin, down(a.head))
+    clothing = person & ~skin & ~head & ~down(hands)
     lab = _lab(small)
     top_small = _old_top(small, lab, a, scale, clothing, person)
     # Back to full size: the smooth upscaled cut, sharpened by the full-size clothing map.
-    full_clothing = a.binary & ~a.skin & ~a.head & ~hands
+    full_head = a.head & ~_under_the_chin(a, 1.0, a.binary & ~a.skin, a.head)
+    full_clothing = a.binary & ~a.skin & ~full_head & ~hands
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
     top &= full_clothing
     # The upscaled cut's edge is a staircase a GrabCut pixel tall, and the silhouette
     # lies a pixel or two inside the garment's real outline: left alone, both leave a
     # line of the old garment along a painted arm. The edge is set again at full size.
-    top = _snap_edge(rgb, top, ~a.skin & ~a.head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
+    top = _snap_edge(rgb, top, ~a.skin & ~full_head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
     if top_small.any():  # the top's median colour taken at the working size: a sixteenth of the pixels
         top |= _straps(rgb, a, top, np.median(lab[top_small], axis=0))
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
+
+
+def _under_the_chin(a: persons.PersonAnalysis, scale: float, worn: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """What of the head's mask (``head``, at ``scale``) is clothing: the mask reaches a
+    margin below a chin guessed from the eyes and mouth, and a face turned down is
+    shorter than the guess, so a high collar's ends lay inside it and stayed on above a
+    new wide neckline (01008). Well below the mouth, what is neither skin nor joined
+    (inside the mask) to the hair above the eyes is worn (``worn``: the silhouette
+    without skin). Whether it is the top goes by its colour, as for any clothing."""
+    out = np.zeros(head.shape, bool)
+    x, y, w, h = cv2.boundingRect(head.view(np.uint8))
+    if w == 0:
+        return out
+    box = (slice(y, y + h), slice(x, x + w))
+    eye_y = float(a.landmarks[[persons.L_EYE, persons.R_EYE], 1].mean()) * scale - y
+    mouth_y = float(a.landmarks[[persons.MOUTH_L, persons.MOUTH_R], 1].mean()) * scale - y
+    dark = (worn[box] & head[box]).view(np.uint8)
+    _, labels = cv2.connectedComponents(dark)
+    above = max(int(eye_y), 0)
+    hair = np.unique(labels[:above][dark[:above] > 0])
+    rows = np.arange(h)[:, None]
+    out[box] = (dark > 0) & ~np.isin(labels, hair) & (rows > mouth_y + 0.6 * (mouth_y - eye_y))
+    return out
 
 
 def _snap_edge(rgb: np.ndarray, top: np.ndarray, allowed: np.ndarray, shoulder_width: float) -> np.ndarray:
