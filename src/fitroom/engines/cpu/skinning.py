@@ -125,7 +125,7 @@ def invert(
     total = _at_centres(index, np.stack([fx, fy], axis=1), values, weight, gw) * weight[:, None]
     weight_img = weight.reshape(gh, gw).astype(np.float32)
     total_img = total.reshape(gh, gw, 2).astype(np.float32)
-    coarse = _pull_push(total_img, weight_img)
+    coarse = pull_push(total_img, weight_img)
     # Where no vertex came within a cell there is no garment. The vertices
     # reach past the garment's cut-out, so this edge is never the garment's edge (that
     # comes, anti-aliased, from sampling the cut-out): it only stops the fill's
@@ -180,8 +180,12 @@ def _at_centres(index: np.ndarray, placed: np.ndarray, values: np.ndarray, count
     return out
 
 
-def _pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fill cells without weight from the weighted values around them."""
+def pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``total`` (H×W×C float32, values premultiplied by ``weight``, H×W float32 in
+    0..1) continued smoothly over the whole frame: normalised convolution over a
+    pyramid. Each level is filled from the coarser one wherever its own weight is thin,
+    so known values are kept and the gaps between them take a smooth blend of the
+    nearest. All zeros where nothing is known."""
     levels: list[tuple[np.ndarray, np.ndarray]] = []
     while min(weight.shape) > 2:
         levels.append((total, weight))
@@ -202,7 +206,7 @@ def fill_half_size(colour: np.ndarray, weight: np.ndarray) -> np.ndarray:
     half = (max(w // 2, 1), max(h // 2, 1))
     small_weight = cv2.resize(weight, half, interpolation=cv2.INTER_AREA)
     total = cv2.resize(colour * weight[..., None], half, interpolation=cv2.INTER_AREA)
-    return cv2.resize(_pull_push(total, small_weight), (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(pull_push(total, small_weight), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def bounds(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:

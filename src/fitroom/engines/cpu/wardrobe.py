@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.skinning import pull_push
 
 WORK_HEIGHT = 256  # colour fields, the background fill and the cut's seeds work at most this tall
 GRABCUT_HEIGHT = 112  # and GrabCut itself no taller than this (its cost grows fast with pixels)
@@ -421,26 +422,6 @@ def _skin_layer(
     # added as its light and dark halves with uint8 saturation: the same bytes as
     # clipping a signed sum, without a full-frame int16 copy of the layer
     return cv2.subtract(cv2.add(layer, frame(grain)), frame(-grain)), skin_small & ~busy
-
-
-def pull_push(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``values`` (H×W×C float32, premultiplied by ``weight``, H×W float32 in 0..1)
-    continued smoothly over the whole frame: normalised convolution over a pyramid.
-    Each level is filled from the coarser one wherever its own weight is thin, so known
-    values are kept and the gaps between them take a smooth blend of the nearest. All
-    zeros where nothing is known."""
-    levels: list[tuple[np.ndarray, np.ndarray]] = []
-    while min(weight.shape) > 4:
-        levels.append((values, weight))
-        values, weight = cv2.pyrDown(values), cv2.pyrDown(weight)
-    fill = values / np.maximum(weight, 1e-6)[..., None]
-    if weight.max() <= 0:
-        fill[:] = 0.0
-    for values, weight in reversed(levels):
-        up = cv2.resize(fill, (weight.shape[1], weight.shape[0]), interpolation=cv2.INTER_LINEAR)
-        seen = np.clip(weight * 4, 0, 1)[..., None]
-        fill = values / np.maximum(weight, 1e-6)[..., None] * seen + up * (1 - seen)
-    return fill
 
 
 def _background_plate(small: np.ndarray, person: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
