@@ -236,6 +236,48 @@ def test_a_slim_sleeve_covers_its_arm_across_its_width():
             assert across.all(), (elbow, t, across.mean())
 
 
+def draw_angled_long_sleeves() -> np.ndarray:
+    """A long-sleeved top photographed flat with its sleeves angled out from the body,
+    sleeves red and body green (like 00151, a striped Breton top)."""
+    img = np.full((600, 480, 3), 255, np.uint8)
+    for sleeve in (
+        [[150, 100], [100, 130], [60, 520], [110, 520], [150, 260]],
+        [[330, 100], [380, 130], [420, 520], [370, 520], [330, 260]],
+    ):
+        cv2.fillPoly(img, [np.array(sleeve, np.int32)], (200, 30, 30))
+    cv2.fillPoly(img, [np.array([[150, 100], [330, 100], [330, 440], [150, 440]], np.int32)], GREEN)
+    cv2.ellipse(img, (240, 100), (40, 25), 0, 0, 180, (255, 255, 255), -1)
+    return img
+
+
+def test_a_long_sleeve_on_an_arm_beside_the_body_is_whole_and_its_own():
+    # Below the armhole a long sleeve is fabric of its own: blended there with the
+    # torso's spline (extrapolated past the torso's edge), a sleeve on an arm hanging
+    # beside the body folded into holes and fragments of its print (02849 and 05997
+    # with 00151). From elbow to wrist it is whole across the arm, and all sleeve.
+    photo = draw_angled_long_sleeves()
+    top = garments.extract(photo, region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    assert set(top.limbs) == {"a", "b"}
+    _, analysis = _stick_person(False)
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
+    pieces = fit_garment(top, body, Fit(ease=1.05, length=1.0, flare=1.0), analysis.shape, grid=8, cubic=False)
+    h, w = analysis.shape
+    alpha, colour = np.zeros((h, w), np.float32), np.zeros((h, w, 3), np.float32)
+    for piece in pieces:
+        if piece.is_limb:
+            x0, y0, x1, y1 = piece.box
+            a = piece.rgba[..., 3]
+            colour[y0:y1, x0:x1] = piece.rgba[..., :3] * a[..., None] + colour[y0:y1, x0:x1] * (1 - a[..., None])
+            alpha[y0:y1, x0:x1] = np.maximum(alpha[y0:y1, x0:x1], a)
+    for elbow, wrist in ((persons.L_ELBOW, persons.L_WRIST), (persons.R_ELBOW, persons.R_WRIST)):
+        for t in (0.1, 0.3, 0.5, 0.7, 0.9):
+            y, x = _along(analysis, elbow, wrist, t)
+            band = (slice(y - 2, y + 3), slice(x - 15, x + 16))  # the drawn arm is 40 px wide
+            assert (alpha[band] > 0.5).all(), (elbow, t, (alpha[band] > 0.5).mean())
+            red = np.linalg.norm(colour[band] * 255 - (200, 30, 30), axis=-1) < 60
+            assert red.all(), (elbow, t, red.mean())
+
+
 def test_nothing_is_filled_in_between_long_sleeves_below_the_hem():
     # Long sleeves on hanging arms reach below a short top's hem; between them, below
     # the hem, is what the person wears there, not a smear of the top's colour.

@@ -36,6 +36,7 @@ ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0
 LONG_SLEEVE = 0.75  # a sleeve reaching this share of the arm on the body is a long sleeve
 TRAPEZIUS = 0.4  # where the shoulder line is pinned near the neck: share of the way from shoulder to centre
 ROWS = 6  # spline control rows between a top's armpits and its hem
+ARMHOLE_RAMP = (0.5, 1.5)  # down a sleeve from its root, per armhole height: where its blend with the torso ends
 
 
 @dataclass(frozen=True)
@@ -343,7 +344,8 @@ def fit_garment(
     )
     sleeves: dict[str, tuple[object, object]] = {}
     for side, limb in g.limbs.items():
-        sleeves[side] = (_sleeve_bone(limb, side, body, fit, scale, armholes), _membership(limb, _hanging(body, side)))
+        weight = _membership(limb, _hanging(body, side), g.mask, vertex_step)
+        sleeves[side] = (_sleeve_bone(limb, side, body, fit, scale, armholes), weight)
 
     def sleeve_weights(v: np.ndarray) -> dict[str, np.ndarray]:
         return {side: weight(v) for side, (_, weight) in sleeves.items()}  # type: ignore[operator]
@@ -389,7 +391,7 @@ def _hanging(body: Body, side: str) -> float:
     return float(np.clip(np.dot(arm, body.down) / max(float(np.linalg.norm(arm)), 1e-6), 0.0, 1.0))
 
 
-def _membership(limb: garments.Limb, hanging: float):
+def _membership(limb: garments.Limb, hanging: float, garment: np.ndarray, vertex_step: int):
     """How much each garment point belongs to this sleeve (0 on the torso, 1 down the
     sleeve, a smooth ramp across the armhole): the sleeve's cut-out, blurred. A raised
     arm takes its whole sleeve with it, the ramp moving into the torso's armhole: there
@@ -408,6 +410,21 @@ def _membership(limb: garments.Limb, hanging: float):
     # Nothing behind the armhole belongs to the sleeve (there the arm's bone would fold
     # the fabric back over the shoulder); a point well inside it belongs to it wholly.
     soft = np.clip(soft * 1.8 - 0.7 + 0.6 * (1.0 - hanging), 0.0, 1.0)
+    # The ramp joins sleeve and torso at the armhole only. Further down, a long sleeve
+    # is fabric of its own beside the torso: a ramp along its inner edge there blended
+    # the edge with the torso's spline, extrapolated far past the torso's own edge, and
+    # a sleeve laid on an arm that hangs beside the body folded into fragments of its
+    # print, with the torso's side torn the same way (02849, 05997 with 00151). There
+    # the sleeve is wholly itself, and so is the backdrop a vertex or two round it (the
+    # vertices that set its edge), but not the torso's fabric.
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    along = (xx - limb.root[0]) * limb.axis[0] + (yy - limb.root[1]) * limb.axis[1]
+    start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
+    armhole = 1.0 - smoothstep((along - start) / max(end - start, 1.0))
+    side = 2 * int(np.ceil(1.5 * vertex_step)) + 1
+    own = cv2.dilate(limb.mask.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    own &= ~(garment & ~limb.mask)
+    soft = armhole * soft + (1.0 - armhole) * own
 
     class Weight:
         image = smoothstep(soft)  # the weight of every garment pixel
@@ -446,24 +463,34 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
     # ...but a slim sleeve under a wide armhole would come out narrower than the arm,
     # which then shows beside it: down the sleeve, it is at least as wide as the arm it
     # covers there.
-    stations, widths = _sleeve_widths(limb)
+    stations, widths, centres = _sleeve_widths(limb)
     reach = np.clip(stations * along / max(arm, 1.0), 0.0, 1.0)
     upper_arm, forearm = body.arm[side]
     floor = (upper_arm + (forearm - upper_arm) * reach) * SLEEVE_EASE * fit.ease
     scales = np.maximum(across, floor / np.maximum(widths, 1.0))
     axis = (limb.end - limb.root) / max(length, 1e-6)
+    normal = np.array([-axis[1], axis[0]])
 
     def bone(v: np.ndarray) -> np.ndarray:
-        local = np.interp((v - limb.root) @ axis, stations, scales)
-        return limb_forward(v, limb.root, limb.end, chain, along, local, bend=0.5 * ARM_WIDTH * sw)
+        # each station of the sleeve centred on the arm, not only the sleeve as a whole
+        # (a tapered sleeve's straight axis runs off its middle towards the cuff); at
+        # the armhole, where it joins the torso, it stays as it is
+        s = (v - limb.root) @ axis
+        start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
+        shift = np.interp(s, stations, centres) * smoothstep((s - start) / max(end - start, 1.0))
+        centred = v - normal * shift[:, None]
+        return limb_forward(
+            centred, limb.root, limb.end, chain, along, np.interp(s, stations, scales), bend=0.5 * ARM_WIDTH * sw
+        )
 
     return bone
 
 
-def _sleeve_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np.ndarray]:
+def _sleeve_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sleeve's flat width (pixels across its axis) at ``count`` stations from its
-    root to its end: the spread of its pixels across the axis in each, which a station
-    the sleeve only partly reaches (its end) measures as well as a full one."""
+    root to its end, and where its middle lies across the axis there: the spread of its
+    pixels across the axis in each, which a station the sleeve only partly reaches (its
+    end) measures as well as a full one."""
     length = max(float(np.linalg.norm(limb.end - limb.root)), 1.0)
     axis = (limb.end - limb.root) / length
     normal = np.array([-axis[1], axis[0]])
@@ -472,18 +499,19 @@ def _sleeve_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np
     along, across = rel @ axis, rel @ normal
     edges = np.linspace(0.0, length, count + 1)
     station = np.clip(np.searchsorted(edges, along, side="right") - 1, 0, count - 1)
-    widths = np.zeros(count)
+    widths, middles = np.zeros(count), np.zeros(count)
     for k in range(count):
         here = across[station == k]
         if len(here) >= 4:
             low, high = np.percentile(here, (2, 98))
-            widths[k] = high - low
+            widths[k], middles[k] = high - low, (high + low) / 2
+    stations = (edges[:-1] + edges[1:]) / 2
     if not widths.any():
-        return (edges[:-1] + edges[1:]) / 2, np.full(count, length)
+        return stations, np.full(count, length), np.zeros(count)
     # a station without pixels (a gap in a ragged cut-out) takes the nearest measured one
     known = np.flatnonzero(widths)
-    widths = np.interp(np.arange(count), known, widths[known])
-    return (edges[:-1] + edges[1:]) / 2, widths
+    steps = np.arange(count)
+    return stations, np.interp(steps, known, widths[known]), np.interp(steps, known, middles[known])
 
 
 def _trouser_bones(g: garments.Garment, body: Body, fit: Fit, scale_w: float):
