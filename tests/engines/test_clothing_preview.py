@@ -358,3 +358,85 @@ def test_a_high_collar_inside_the_heads_mask_is_taken_off_with_the_top():
     wardrobe = wardrobes.analyse(img, a)
     assert wardrobe.top[collar].mean() > 0.9, wardrobe.top[collar].mean()
     assert not wardrobe.top[neck].any()
+
+
+def test_painted_skin_is_matched_to_the_skin_round_what_shows_of_it():
+    # An upper arm painted under an old short sleeve was darkened by the arm's shaded
+    # inner side along the torso, although the new garment covers the torso again:
+    # only the skin round what of the repaint shows sets its match.
+    from fitroom.engines.cpu.clothing import _under_layer
+    from fitroom.options import Region
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    h, w = a.shape
+    shows, covered = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    shows[250:400, 262:290] = True  # old garment the new one leaves showing...
+    covered[250:400, 290:380] = True  # ...and old garment it covers
+    img[shows | covered] = (40, 40, 60)
+    below, above = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    below[400:480, 262:290] = True  # bare skin in the light below what shows
+    above[200:250, 300:380] = True  # and in shade above what is covered
+    img[below], img[above] = (235, 195, 165), (130, 85, 65)
+    mask = np.maximum(a.mask, (below | above).astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=below | above, shading=a.shading)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    assert a.wardrobe is not None
+    window = (slice(0, h), slice(0, w))
+    new = covered.astype(np.float32)  # the new garment's alpha
+    under, _ = _under_layer(img.copy(), a, shows | covered, window, False, Region.UPPER, img, new)
+    far_from_the_light = under[255:270, 266:286].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    layer = a.wardrobe.skin[255:270, 266:286].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(far_from_the_light - layer).max() < 6, (far_from_the_light, layer)
+    near_the_light = under[390:398, 266:286].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    assert np.abs(near_the_light - (235, 195, 165)).max() < 12, near_the_light
+
+
+def test_skin_right_by_an_old_garments_edge_is_bare_skin():
+    # The detail test that keeps a skin-coloured print out of the bare skin saw the
+    # old garment's edge and called the skin by it busy: the match round a repaint then
+    # lost the very skin that borders it.
+    img, a, _, _ = _dressed((40, 40, 60), (30, 30, 30), hem=470)
+    neck = np.zeros(a.shape, bool)
+    neck[195:241, 272:329] = True
+    img[neck] = (170, 125, 100)
+    mask = np.maximum(a.mask, neck.astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin | neck, shading=a.shading)
+    assert wardrobes.analyse(img, a).bare[232:241, 280:321].all()  # the neck down to the top's neckline
+
+
+def test_the_match_keeps_off_the_shadow_an_old_garment_casts_by_its_edge():
+    # Skin right below a sleeve's hem lies in the sleeve's shadow: matched to it, an
+    # upper arm painted under the sleeve came out darker than the arm below it.
+    h, w = 200, 120
+    layer = np.full((h, w, 3), (200, 150, 120), np.uint8)
+    photo = np.full((h, w, 3), (170, 125, 100), np.uint8)  # the arm below the hem
+    photo[58:60] = (60, 40, 30)  # the hem's shadow on it
+    real = np.zeros((h, w), bool)
+    real[:60] = True
+    repaint = np.zeros((h, w), np.uint8)
+    repaint[60:] = 1  # the sleeve
+    out = wardrobes.matched_skin(layer, photo, repaint, real, shoulder_width=100.0).astype(np.int32)
+    assert np.abs(out[61:65] - (170, 125, 100)).max() < 8, out[61:65].reshape(-1, 3).mean(axis=0)
+
+
+def test_a_painted_arm_is_centred_where_its_bare_skin_shows():
+    # The landmarks are the joints' centres; in a turned pose the arm's outline lies off
+    # the line between them, and an upper arm painted under a short sleeve was as wide
+    # as the sleeve on one side, with a step at the old hem (049205).
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    _, a = _stick_person(False)
+    arm = np.zeros(a.shape, np.uint8)
+    shoulder, elbow, wrist = (a.point(i).astype(int) for i in (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST))
+    for start, end in ((shoulder, elbow), (elbow, wrist)):
+        cv2.line(arm, tuple(int(v) for v in start - (12, 0)), tuple(int(v) for v in end - (12, 0)), (1,), 40)
+    mask = np.maximum(a.mask, arm.astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=arm > 0, shading=a.shading)
+    upper, fore = a.arm_offsets(persons.R_SHOULDER)
+    assert 9 < upper < 15 and 9 < fore < 15, (upper, fore)  # the normal points to the image's left here
+    painted = wardrobes.body_parts(a).arms
+    y = int((elbow[1] + wrist[1]) / 2)
+    xs = np.flatnonzero(painted[y, :300])
+    assert abs((xs.min() + xs.max()) / 2 - ((elbow[0] + wrist[0]) / 2 - 12)) < 3, (xs.min(), xs.max())

@@ -158,7 +158,9 @@ def render(
     garment_px = cv2.convertScaleAbs(colour)  # saturates to 0..255
     out = _white_background(person_rgb, analysis) if remove_background else person_rgb.copy()
     base = np.ascontiguousarray(out[window])
-    under_px, under_changed = _under_layer(base, analysis, strip, window, remove_background, g.region, person_rgb)
+    under_px, under_changed = _under_layer(
+        base, analysis, strip, window, remove_background, g.region, person_rgb, alpha
+    )
     if settings.shading > 0:
         under_px, shadow = _contact_shadow(under_px, alpha, analysis, window, body.shoulder_width)
         under_changed |= shadow
@@ -282,10 +284,11 @@ def _under_layer(
     remove_background: bool,
     region: Region,
     person_rgb: np.ndarray,
+    alpha: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The picture under the new garment: the person with the old garment taken off
     (skin where the body is, background where the old garment stood off it), and where
-    that changed anything."""
+    that changed anything. ``alpha`` is the new garment's, over the window."""
     if strip is None or analysis.wardrobe is None:
         return base, np.zeros(base.shape[:2], bool)
     wardrobe = analysis.wardrobe
@@ -293,8 +296,14 @@ def _under_layer(
     # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
     # real skin or background meets it.
     grown = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    # matched to the skin round what of the repaint shows (not the fringe just round
+    # what the new garment covers): an arm's shaded inner side along a torso the new
+    # garment covers again said nothing about the upper arm painted under an old short
+    # sleeve, and darkened it
+    covered = cv2.dilate((alpha >= 0.5).view(np.uint8), np.ones((7, 7), np.uint8))
+    shows = (grown > 0) & (covered == 0)
     skin = matched_skin(
-        wardrobe.skin[window], person_rgb[window], grown, wardrobe.bare[window], analysis.shoulder_width
+        wardrobe.skin[window], person_rgb[window], shows, wardrobe.bare[window], analysis.shoulder_width
     )
     # skin meets background along the body's outline with an anti-aliased edge
     body = cv2.GaussianBlur(wardrobe.body[window].astype(np.float32), (0, 0), 0.8)

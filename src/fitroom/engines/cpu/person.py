@@ -189,19 +189,34 @@ class PersonAnalysis:
         """Each arm's width (pixels) where its bare skin shows, as (upper arm, forearm),
         keyed by its shoulder's landmark; ``None`` where that part is covered or lies
         against bare skin (the torso's), which would measure both as one."""
+        return {shoulder: (upper[0], fore[0]) for shoulder, (upper, fore) in self._arm_runs.items()}
+
+    def arm_offsets(self, shoulder: int) -> tuple[float, float]:
+        """How far the middle of the arm hanging from ``shoulder`` lies off the line
+        between its joints, as (upper arm, forearm), in pixels along the line's normal
+        (the direction turned a quarter from shoulder to elbow, elbow to wrist): the
+        landmarks are the joints' centres, and in a turned pose the arm's outline is not
+        centred on them. 0 where that part's bare skin does not show."""
+        upper, fore = self._arm_runs[shoulder]
+        return upper[1] or 0.0, fore[1] or 0.0
+
+    @cached_property
+    def _arm_runs(self) -> dict[int, tuple[tuple[float | None, float | None], tuple[float | None, float | None]]]:
+        """Per arm, per part: the (width, middle's offset) of the run of bare skin across
+        it, medians over stations down the part (see ``arm_widths``)."""
         if self.skin is None:
-            return {L_SHOULDER: (None, None), R_SHOULDER: (None, None)}
+            return {L_SHOULDER: ((None, None), (None, None)), R_SHOULDER: ((None, None), (None, None))}
         bare = self.skin & ~self.head & ~self.hands
         h, w = self.shape
         reach = int(0.35 * self.shoulder_width)
         offsets = np.arange(-reach, reach + 1, dtype=np.float64)
-        out: dict[int, tuple[float | None, float | None]] = {}
+        out = {}
         for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
-            parts: list[float | None] = []
+            parts: list[tuple[float | None, float | None]] = []
             for a, b in ((self.point(shoulder), self.point(elbow)), (self.point(elbow), self.point(wrist))):
                 axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
                 normal = np.array([-axis[1], axis[0]])
-                widths = []
+                widths, middles = [], []
                 for t in np.linspace(0.25, 0.85, 7):  # away from the shoulder, where the arm meets the torso
                     line = a + (b - a) * t + offsets[:, None] * normal
                     xs, ys = np.round(line[:, 0]).astype(int), np.round(line[:, 1]).astype(int)
@@ -215,7 +230,11 @@ class PersonAnalysis:
                     left, right = off[off < reach], off[off > reach]
                     if left.size and right.size:
                         widths.append(float(right[0] - left[-1] - 1))
-                parts.append(float(np.median(widths)) if len(widths) >= 2 else None)
+                        middles.append((right[0] + left[-1]) / 2 - reach)
+                if len(widths) >= 2:
+                    parts.append((float(np.median(widths)), float(np.median(middles))))
+                else:
+                    parts.append((None, None))
             out[shoulder] = (parts[0], parts[1])
         return out
 

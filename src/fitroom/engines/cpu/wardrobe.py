@@ -45,7 +45,7 @@ PLAIN_CHROMA = 10.0  # CIELAB a*b* distance from a garment's median within which
 PLAIN_LIGHTNESS = 30.0  # and the L* distance (shading on it reaches this far; a print goes further)
 SKIN_GRAIN = (0.8, 3.0)  # grey levels: the range a synthesised skin's grain is kept in
 SMOOTH_SKIN = 5.0  # grey levels: the most fine detail skin that sets the painted skin's colour may show
-SKIN_MATCH_REACH = 0.4  # of the shoulder width: how far the match to the real skin round a repaint carries
+SKIN_MATCH_REACH = 0.7  # of the shoulder width: how far the match to the real skin round a repaint carries
 SKIN_MATCH_MOST = 80.0  # grey levels: the most that match moves the painted skin
 _GRAIN_TILE = 128
 
@@ -140,8 +140,15 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
         (persons.L_SHOULDER, persons.L_ELBOW, persons.L_WRIST),
         (persons.R_SHOULDER, persons.R_ELBOW, persons.R_WRIST),
     ):
-        upper, fore = a.arm_size(shoulder)
-        arms |= _capsules(shape, [p[shoulder], p[elbow], p[wrist]], [upper * scale / 2, fore * scale / 2])
+        # each part centred where its bare skin shows it, not on the joints' line: an
+        # upper arm painted under a short sleeve otherwise came out as wide as the
+        # sleeve on one side, a step at the old hem (049205 under a sleeveless dress)
+        for (start, end), width, shift in zip(
+            ((shoulder, elbow), (elbow, wrist)), a.arm_size(shoulder), a.arm_offsets(shoulder)
+        ):
+            axis = (p[end] - p[start]) / max(float(np.linalg.norm(p[end] - p[start])), 1e-6)
+            off = np.array([-axis[1], axis[0]]) * shift * scale
+            arms |= _capsules(shape, [p[start] + off, p[end] + off], [width * scale / 2])
     legs = np.zeros(shape, bool)
     for hip, knee, ankle in (
         (persons.L_HIP, persons.L_KNEE, persons.L_ANKLE),
@@ -448,8 +455,12 @@ def matched_skin(
     shadow of the chin met a painted chest at a hard line, levels lighter and of another
     hue. The fill works at a quarter size: the difference is smooth."""
     h, w = repaint.shape
-    inner = cv2.dilate(repaint.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    outer = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    # The ring keeps a little way off the repaint: skin right by an old garment's edge
+    # lies in that garment's shadow (below a sleeve's hem, in a collar's crease), and
+    # matched to it an upper arm was painted darker than the arm below it.
+    gap, width = int(np.clip(0.02 * shoulder_width, 1, 8)), int(np.clip(0.025 * shoulder_width, 3, 10))
+    inner = cv2.dilate(repaint.astype(np.uint8), np.ones((2 * gap + 1,) * 2, np.uint8))
+    outer = cv2.dilate(inner, np.ones((2 * width + 1,) * 2, np.uint8))
     ys, xs = np.nonzero((outer > 0) & (inner == 0) & real)
     if len(ys) < 10:
         return skin
@@ -603,12 +614,16 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
     worn = [found.small, found.clothing & ~found.small]
     skin, smooth = _skin_layer(rgb, small, a, scale, body_parts(a, scale), worn)
+    # Skin is bare up to the old garment's edge, where the detail test sees the edge's
+    # contrast and calls it busy: smooth skin's own edge pixels count too (two working
+    # pixels, a hem's width), or the match round a repaint lost the skin right by it.
+    near_smooth = cv2.dilate(smooth.view(np.uint8), np.ones((5, 5), np.uint8))
     return Wardrobe(
         top=top,
         bottom=bottom,
         body=body_shape(a),
         skin=skin,
-        bare=a.skin & (cv2.resize(smooth.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0),
+        bare=a.skin & (cv2.resize(near_smooth, (w, h), interpolation=cv2.INTER_NEAREST) > 0),
         background=_background_plate(small, found.person, (h, w)),
     )
 
