@@ -440,3 +440,19 @@ def test_a_painted_arm_is_centred_where_its_bare_skin_shows():
     y = int((elbow[1] + wrist[1]) / 2)
     xs = np.flatnonzero(painted[y, :300])
     assert abs((xs.min() + xs.max()) / 2 - ((elbow[0] + wrist[0]) / 2 - 12)) < 3, (xs.min(), xs.max())
+
+
+def test_a_logo_on_the_old_top_is_not_light_but_a_fold_is():
+    # A white logo on a black tee is no fine texture the blur washes out, and it is
+    # several times brighter than its ground: read as light, 051918's CK showed as a
+    # bright patch on every new top. A fold's shade, a few tens of percent, stays.
+    rgb = np.full((600, 480, 3), 25, np.uint8)  # a black tee...
+    rgb[150:230, 260:360] = 240  # ...with a white logo on its chest
+    grey = np.full((600, 480), 150.0, np.float32)  # and a plain grey one...
+    xs = np.arange(480, dtype=np.float32)[None, :]
+    grey *= 1.0 - 0.2 * np.exp(-0.5 * ((xs - 150) / 12) ** 2)  # ...with a fold down it
+    folded = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    logo = persons.shading_map(rgb, shoulder_width=300.0)
+    assert np.abs(logo[150:230, 260:360] - 1.0).max() < 0.02, logo[150:230, 260:360].max()
+    fold = persons.shading_map(folded, shoulder_width=300.0)
+    assert fold[300, 150] < 0.92 and abs(fold[300, 400] - 1.0) < 0.02, (fold[300, 150], fold[300, 400])

@@ -40,6 +40,7 @@ MIN_SHOULDER_SHARE = 0.07
 # Fine-detail energy (grey levels 0..1) of plain fabric and of a busy print, and how much
 # shading a busy print keeps (see ``shading_map``).
 TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2
+PRINT_CHANGE = (0.25, 0.5)  # luminance change over its surroundings: light up to the first, a print past the second
 
 _model = None
 _face_model = None
@@ -358,6 +359,15 @@ def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:
     detail = small - fine
     texture = np.sqrt(np.maximum(coarse_blur(detail * detail), 0.0))
     keep = np.clip((TEXTURE_BUSY - texture) / (TEXTURE_BUSY - TEXTURE_PLAIN), SHADING_FLOOR, 1.0)
+    # A logo or a large print is no texture, and far brighter or darker than its ground:
+    # light and folds change luminance by a few tens of percent, a white logo on a black
+    # tee by several times. Such a jump is not light, and near it (the blur's reach,
+    # where it fades through the range of real light) the map is flat: the CK on
+    # 051918's tee showed as a bright patch on every new top.
+    change = np.abs(fine / coarse - 1.0)
+    light = np.clip((PRINT_CHANGE[1] - change) / (PRINT_CHANGE[1] - PRINT_CHANGE[0]), 0.0, 1.0)
+    reach = 2 * int(np.ceil(2 * fine_sigma)) + 1
+    keep = keep * cv2.erode(light, np.ones((reach, reach), np.uint8))
     ratio: np.ndarray = 1.0 + (fine / coarse - 1.0) * keep
     ratio = cv2.resize(ratio, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
     return np.clip(ratio, 0.78, 1.15)
