@@ -456,3 +456,36 @@ def test_a_logo_on_the_old_top_is_not_light_but_a_fold_is():
     assert np.abs(logo[150:230, 260:360] - 1.0).max() < 0.02, logo[150:230, 260:360].max()
     fold = persons.shading_map(folded, shoulder_width=300.0)
     assert fold[300, 150] < 0.92 and abs(fold[300, 400] - 1.0) < 0.02, (fold[300, 150], fold[300, 400])
+
+
+def test_a_new_bottoms_waistband_goes_up_to_where_the_old_bottom_started():
+    # A tank tucked into jeans, a dress the wardrobe cuts at its waist: the old bottom
+    # starts right under the old top, above a mid-rise waist. A new bottom at that waist
+    # left the body between them painted bare, a midriff the photo never showed.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.fit import Body, waist
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import draw_trousers
+
+    img, a, torso, rows = _dressed((235, 235, 235), (40, 60, 160), hem=480)
+    wardrobe = wardrobes.analyse(img, a)
+    wardrobe = dataclasses.replace(wardrobe, top=torso & (rows < 480), bottom=torso & (rows >= 480))
+    a = dataclasses.replace(a, wardrobe=wardrobe)
+    body = Body.of(a, a.in_front | a.sleeve_zone)
+    assert waist(body)[1] < 480 < 520 - 0.18 * (700 - 520)  # above the old waistband, which is above mid-rise
+    bottom = extract(draw_trousers(), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, _ = render(img, a, bottom, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    band = out[470:500, 240:361].reshape(-1, 3).astype(np.float32)
+    painted = np.linalg.norm(band - a.wardrobe.skin[470:500, 240:361].reshape(-1, 3), axis=1) < 40
+    assert painted.mean() < 0.01, painted.mean()  # no painted skin between top and trousers
+
+
+def test_a_tucked_tops_sides_the_cut_gave_the_bottom_are_the_top():
+    rgb = np.full((100, 100, 3), (40, 60, 160), np.uint8)  # blue jeans...
+    rgb[:40] = (235, 235, 235)  # ...under a white top
+    rgb[40:55, :15] = (230, 232, 236)  # whose side hangs lower than the cut
+    top, bottom = np.zeros((100, 100), bool), np.zeros((100, 100), bool)
+    top[:40], bottom[40:] = True, True
+    moved = wardrobes._top_coloured(rgb, top, bottom, above=70)
+    assert moved[40:55, :15].all() and moved.sum() == 15 * 15

@@ -11,6 +11,7 @@ follows a raised arm. A skirt is a spline from waistband to hem.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -36,6 +37,7 @@ ARMHOLE_ROOT = 0.3  # where a hanging sleeve starts, from the shoulder corner (0
 LONG_SLEEVE = 0.75  # a sleeve reaching this share of the arm on the body is a long sleeve
 TRAPEZIUS = 0.4  # where the shoulder line is pinned near the neck: share of the way from shoulder to centre
 ROWS = 6  # spline control rows between a top's armpits and its hem
+OVERLAP = 0.03  # of the shoulder width: how far a new waistband reaches over the old top's hem
 ARMHOLE_RAMP = (0.5, 1.5)  # down a sleeve from its root, per armhole height: where its blend with the torso ends
 
 
@@ -142,6 +144,32 @@ class Body:
         x0, x1 = int(max(cx - reach, 0)), int(min(cx + reach, w))
         xs = np.flatnonzero(self.analysis.binary[row, x0:x1] & ~self.exclude[row, x0:x1])
         return float(max(cx - x0 - xs[0], xs[-1] + x0 - cx)) if xs.size else None
+
+    @cached_property
+    def old_waistband(self) -> float | None:
+        """The row where the old bottom starts right under the old top (a top tucked in,
+        a dress the wardrobe cut at the waist), over the middle of the hips; ``None``
+        where it does not (bare skin between them, or no bottom)."""
+        wardrobe = self.analysis.wardrobe
+        if wardrobe is None:
+            return None
+        xa, xb = sorted((self.hip["a"][0], self.hip["b"][0]))
+        inset = 0.2 * (xb - xa)
+        columns = slice(max(int(xa + inset), 0), max(int(xb - inset), 0))
+        bottom, top = wardrobe.bottom[:, columns], wardrobe.top[:, columns]
+        worn = bottom.any(axis=0)
+        if worn.sum() < 3:
+            return None
+        starts = np.argmax(bottom[:, worn], axis=0)
+        # the top must reach down to it, within a few rows
+        reach = max(int(0.04 * self.shoulder_width), 2)
+        joined = [top[max(y - reach, 0) : y, i].any() for y, i in zip(starts, np.flatnonzero(worn))]
+        if np.mean(joined) < 0.5:
+            return None
+        # where it starts highest (a top's hem curves up at the sides, a waistband does
+        # not), and a few rows up: the old bottom's top edge (its shadow, a hem's
+        # fold) is cut with it, and a waistband set exactly there left paint above it
+        return float(np.percentile(starts, 25)) - OVERLAP * self.shoulder_width
 
     def half_width(self, y: float) -> float | None:
         """Half the silhouette's width at row ``y`` without arms and hands, or ``None``
@@ -563,9 +591,17 @@ def _lower_scale(g: garments.Garment, body: Body, fit: Fit) -> float:
 
 
 def waist(body: Body) -> np.ndarray:
+    """Where a bottom's waistband sits: a mid-rise waist above the hips, or higher where
+    the old bottom started higher right under the old top (a tank tucked into jeans, a
+    dress cut at its waist): lower, the body between the old top and the new waistband
+    was painted bare, a midriff strip the photo never showed (model_5, model_9)."""
     hips = (body.hip["a"] + body.hip["b"]) / 2
     knees = (body.knee["a"] + body.knee["b"]) / 2
-    return hips - (knees - hips) * WAIST_ABOVE_HIPS
+    belt = hips - (knees - hips) * WAIST_ABOVE_HIPS
+    old = body.old_waistband
+    if old is not None and old < belt[1]:
+        belt = belt + body.down * (old - belt[1]) / max(float(body.down[1]), 1e-6)
+    return belt
 
 
 def _leg_chain(body: Body, side: str, offset: float) -> np.ndarray:

@@ -612,6 +612,9 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     knees_y = float(a.landmarks[[persons.L_KNEE, persons.R_KNEE], 1].mean())
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
+    hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
+    tucked = _top_coloured(rgb, top, bottom, int(hips_y + 0.25 * (knees_y - hips_y)))
+    top, bottom = top | tucked, bottom & ~tucked
     worn = [found.small, found.clothing & ~found.small]
     skin, smooth = _skin_layer(rgb, small, a, scale, body_parts(a, scale), worn)
     # Skin is bare up to the old garment's edge, where the detail test sees the edge's
@@ -626,6 +629,26 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
         bare=a.skin & (cv2.resize(near_smooth, (w, h), interpolation=cv2.INTER_NEAREST) > 0),
         background=_background_plate(small, found.person, (h, w)),
     )
+
+
+def _top_coloured(rgb: np.ndarray, top: np.ndarray, bottom: np.ndarray, above: int) -> np.ndarray:
+    """What the bottom took above row ``above`` that is the top's colour, not the
+    bottom's: the cut gives the sides of a top tucked into jeans to the bottom below the
+    waist line, and a new bottom then had them painted as skin beside the top (model_5).
+    Only where top and bottom are of different colours; medians from every eighth pixel."""
+    out = np.zeros(top.shape, bool)
+    ys, xs = np.nonzero(bottom[: max(above, 0)])
+    if len(ys) == 0 or top.sum() < 50 or bottom.sum() < 50:
+        return out
+    top_colour = np.median(_lab(rgb[top][::8][None])[0], axis=0)
+    bottom_colour = np.median(_lab(rgb[bottom][::8][None])[0], axis=0)
+    if float(np.linalg.norm(top_colour - bottom_colour)) < DIFFERENT_GARMENT:
+        return out
+    lab = _lab(rgb[ys, xs][None])
+    like_top = _within(lab, top_colour, SLEEVE_COLOUR)[0]
+    nearer = (((lab[0] - top_colour) ** 2).sum(axis=1) < ((lab[0] - bottom_colour) ** 2).sum(axis=1)) & like_top
+    out[ys[nearer], xs[nearer]] = True
+    return out
 
 
 def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, colour: np.ndarray) -> np.ndarray:
