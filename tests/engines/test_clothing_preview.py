@@ -487,5 +487,8 @@ def test_a_tucked_tops_sides_the_cut_gave_the_bottom_are_the_top():
     rgb[40:55, :15] = (230, 232, 236)  # whose side hangs lower than the cut
     top, bottom = np.zeros((100, 100), bool), np.zeros((100, 100), bool)
     top[:40], bottom[40:] = True, True
-    moved = wardrobes._top_coloured(rgb, top, bottom, above=70)
+    found = wardrobes._Top(
+        full=top, small=top, clothing=top | bottom, person=top | bottom, scale=1.0, image=rgb, lab=wardrobes._lab(rgb)
+    )
+    moved = wardrobes._top_coloured(rgb, found, bottom, (40, 70))
     assert moved[40:55, :15].all() and moved.sum() == 15 * 15

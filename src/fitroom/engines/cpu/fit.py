@@ -445,14 +445,14 @@ def _membership(limb: garments.Limb, hanging: float, garment: np.ndarray, vertex
     # print, with the torso's side torn the same way (02849, 05997 with 00151). There
     # the sleeve is wholly itself, and so is the backdrop a vertex or two round it (the
     # vertices that set its edge), but not the torso's fabric.
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    along = (xx - limb.root[0]) * limb.axis[0] + (yy - limb.root[1]) * limb.axis[1]
     start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
-    armhole = 1.0 - smoothstep((along - start) / max(end - start, 1.0))
+    xs = (np.arange(w, dtype=np.float32) - limb.root[0]) * limb.axis[0] - start
+    ys = (np.arange(h, dtype=np.float32) - limb.root[1]) * limb.axis[1]
+    sleeve = smoothstep((xs[None, :] + ys[:, None]) / max(end - start, 1.0)).astype(np.float32)  # 0 at the armhole
     side = 2 * int(np.ceil(1.5 * vertex_step)) + 1
-    own = cv2.dilate(limb.mask.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
-    own &= ~(garment & ~limb.mask)
-    soft = armhole * soft + (1.0 - armhole) * own
+    own = cv2.dilate(limb.mask.view(np.uint8), np.ones((side, side), np.uint8))
+    own[garment & ~limb.mask] = 0
+    soft = cv2.blendLinear(soft.astype(np.float32), own.astype(np.float32), 1.0 - sleeve, sleeve)
 
     class Weight:
         image = smoothstep(soft)  # the weight of every garment pixel

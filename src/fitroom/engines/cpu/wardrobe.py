@@ -491,6 +491,7 @@ class _Top:
     person: np.ndarray  # the working size's silhouette
     scale: float
     image: np.ndarray  # the photo at the working size
+    lab: np.ndarray  # and in CIELAB
 
 
 def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
@@ -522,7 +523,7 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     top = _snap_edge(rgb, top, ~a.skin & ~full_head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
     if top_small.any():  # the top's median colour taken at the working size: a sixteenth of the pixels
         top |= _straps(rgb, a, top, np.median(lab[top_small], axis=0))
-    return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small)
+    return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small, lab=lab)
 
 
 def _under_the_chin(a: persons.PersonAnalysis, scale: float, worn: np.ndarray, head: np.ndarray) -> np.ndarray:
@@ -613,7 +614,7 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
     hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
-    tucked = _top_coloured(rgb, top, bottom, int(hips_y + 0.25 * (knees_y - hips_y)))
+    tucked = _top_coloured(rgb, found, bottom, (int(waist_y), int(hips_y + 0.25 * (knees_y - hips_y))))
     top, bottom = top | tucked, bottom & ~tucked
     worn = [found.small, found.clothing & ~found.small]
     skin, smooth = _skin_layer(rgb, small, a, scale, body_parts(a, scale), worn)
@@ -631,23 +632,26 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     )
 
 
-def _top_coloured(rgb: np.ndarray, top: np.ndarray, bottom: np.ndarray, above: int) -> np.ndarray:
-    """What the bottom took above row ``above`` that is the top's colour, not the
-    bottom's: the cut gives the sides of a top tucked into jeans to the bottom below the
-    waist line, and a new bottom then had them painted as skin beside the top (model_5).
-    Only where top and bottom are of different colours; medians from every eighth pixel."""
-    out = np.zeros(top.shape, bool)
-    ys, xs = np.nonzero(bottom[: max(above, 0)])
-    if len(ys) == 0 or top.sum() < 50 or bottom.sum() < 50:
+def _top_coloured(rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[int, int]) -> np.ndarray:
+    """What the bottom took between ``rows`` (from, to) that is the top's colour, not
+    the bottom's: the cut gives the sides of a top tucked into jeans to the bottom below
+    the waist line, and a new bottom then had them painted as skin beside the top
+    (model_5). Only where top and bottom are of different colours, each colour the
+    median at the working size."""
+    out = np.zeros(bottom.shape, bool)
+    y0, y1 = max(rows[0], 0), max(rows[1], 0)
+    ys, xs = np.nonzero(bottom[y0:y1])
+    small_bottom = cv2.resize(bottom.view(np.uint8), found.small.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+    if len(ys) == 0 or found.small.sum() < 10 or small_bottom.sum() < 10:
         return out
-    top_colour = np.median(_lab(rgb[top][::8][None])[0], axis=0)
-    bottom_colour = np.median(_lab(rgb[bottom][::8][None])[0], axis=0)
+    top_colour, bottom_colour = np.median(found.lab[found.small], axis=0), np.median(found.lab[small_bottom], axis=0)
     if float(np.linalg.norm(top_colour - bottom_colour)) < DIFFERENT_GARMENT:
         return out
-    lab = _lab(rgb[ys, xs][None])
-    like_top = _within(lab, top_colour, SLEEVE_COLOUR)[0]
-    nearer = (((lab[0] - top_colour) ** 2).sum(axis=1) < ((lab[0] - bottom_colour) ** 2).sum(axis=1)) & like_top
-    out[ys[nearer], xs[nearer]] = True
+    ys += y0
+    here = _lab(rgb[ys, xs][None])[0]
+    like_top = _within(here[None], top_colour, SLEEVE_COLOUR)[0]
+    nearer = ((here - top_colour) ** 2).sum(axis=1) < ((here - bottom_colour) ** 2).sum(axis=1)
+    out[ys[like_top & nearer], xs[like_top & nearer]] = True
     return out
 
 
