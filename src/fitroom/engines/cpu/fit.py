@@ -445,10 +445,9 @@ def _membership(limb: garments.Limb, hanging: float, garment: np.ndarray, vertex
     # print, with the torso's side torn the same way (02849, 05997 with 00151). There
     # the sleeve is wholly itself, and so is the backdrop a vertex or two round it (the
     # vertices that set its edge), but not the torso's fabric.
-    start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
-    xs = (np.arange(w, dtype=np.float32) - limb.root[0]) * limb.axis[0] - start
+    xs = (np.arange(w, dtype=np.float32) - limb.root[0]) * limb.axis[0]
     ys = (np.arange(h, dtype=np.float32) - limb.root[1]) * limb.axis[1]
-    sleeve = smoothstep((xs[None, :] + ys[:, None]) / max(end - start, 1.0)).astype(np.float32)  # 0 at the armhole
+    sleeve = _past_armhole(limb, xs[None, :] + ys[:, None]).astype(np.float32)
     side = 2 * int(np.ceil(1.5 * vertex_step)) + 1
     own = cv2.dilate(limb.mask.view(np.uint8), np.ones((side, side), np.uint8))
     own[garment & ~limb.mask] = 0
@@ -463,6 +462,13 @@ def _membership(limb: garments.Limb, hanging: float, garment: np.ndarray, vertex
             return self.image[iy, ix]
 
     return Weight()
+
+
+def _past_armhole(limb: garments.Limb, along: np.ndarray) -> np.ndarray:
+    """0 at a sleeve's armhole, 1 once ``along`` (distance down the sleeve from its
+    root) is past it (``ARMHOLE_RAMP``), a smooth ramp between."""
+    start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
+    return smoothstep((along - start) / max(end - start, 1.0))
 
 
 def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: float, armholes: dict[str, np.ndarray]):
@@ -504,8 +510,7 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
         # (a tapered sleeve's straight axis runs off its middle towards the cuff); at
         # the armhole, where it joins the torso, it stays as it is
         s = (v - limb.root) @ axis
-        start, end = ARMHOLE_RAMP[0] * limb.width, ARMHOLE_RAMP[1] * limb.width
-        shift = np.interp(s, stations, centres) * smoothstep((s - start) / max(end - start, 1.0))
+        shift = np.interp(s, stations, centres) * _past_armhole(limb, s)
         centred = v - normal * shift[:, None]
         return limb_forward(
             centred, limb.root, limb.end, chain, along, np.interp(s, stations, scales), bend=0.5 * ARM_WIDTH * sw

@@ -507,13 +507,11 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     person = down(a.binary)
     # The hand is its skin: a cuff reaches past the wrist landmark into the hand's zone.
     hands = a.hands & a.skin
-    skin = down(a.skin)
-    head = down(a.head) & ~_under_the_chin(a, scale, person & ~skin, down(a.head))
-    clothing = person & ~skin & ~head & ~down(hands)
+    full_head = a.head & ~_under_the_chin(a, a.binary & ~a.skin)
+    clothing = person & ~down(a.skin) & ~down(full_head) & ~down(hands)
     lab = _lab(small)
     top_small = _old_top(small, lab, a, scale, clothing, person)
     # Back to full size: the smooth upscaled cut, sharpened by the full-size clothing map.
-    full_head = a.head & ~_under_the_chin(a, 1.0, a.binary & ~a.skin, a.head)
     full_clothing = a.binary & ~a.skin & ~full_head & ~hands
     top = cv2.resize(top_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
     top &= full_clothing
@@ -526,20 +524,21 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small, lab=lab)
 
 
-def _under_the_chin(a: persons.PersonAnalysis, scale: float, worn: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """What of the head's mask (``head``, at ``scale``) is clothing: the mask reaches a
+def _under_the_chin(a: persons.PersonAnalysis, worn: np.ndarray) -> np.ndarray:
+    """What of the head's mask (``a.head``) is clothing: the mask reaches a
     margin below a chin guessed from the eyes and mouth, and a face turned down is
     shorter than the guess, so a high collar's ends lay inside it and stayed on above a
     new wide neckline (01008). Well below the mouth, what is neither skin nor joined
     (inside the mask) to the hair above the eyes is worn (``worn``: the silhouette
     without skin). Whether it is the top goes by its colour, as for any clothing."""
+    head = a.head
     out = np.zeros(head.shape, bool)
     x, y, w, h = cv2.boundingRect(head.view(np.uint8))
     if w == 0:
         return out
     box = (slice(y, y + h), slice(x, x + w))
-    eye_y = float(a.landmarks[[persons.L_EYE, persons.R_EYE], 1].mean()) * scale - y
-    mouth_y = float(a.landmarks[[persons.MOUTH_L, persons.MOUTH_R], 1].mean()) * scale - y
+    eye_y = float(a.landmarks[[persons.L_EYE, persons.R_EYE], 1].mean()) - y
+    mouth_y = float(a.landmarks[[persons.MOUTH_L, persons.MOUTH_R], 1].mean()) - y
     dark = (worn[box] & head[box]).view(np.uint8)
     _, labels = cv2.connectedComponents(dark)
     above = max(int(eye_y), 0)
@@ -649,9 +648,9 @@ def _top_coloured(rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[
         return out
     ys += y0
     here = _lab(rgb[ys, xs][None])[0]
-    like_top = _within(here[None], top_colour, SLEEVE_COLOUR)[0]
-    nearer = ((here - top_colour) ** 2).sum(axis=1) < ((here - bottom_colour) ** 2).sum(axis=1)
-    out[ys[like_top & nearer], xs[like_top & nearer]] = True
+    to_top, to_bottom = ((here - top_colour) ** 2).sum(axis=1), ((here - bottom_colour) ** 2).sum(axis=1)
+    moved = (to_top < SLEEVE_COLOUR**2) & (to_top < to_bottom)
+    out[ys[moved], xs[moved]] = True
     return out
 
 
