@@ -175,7 +175,8 @@ def test_the_old_tops_edge_is_set_at_full_size_by_its_colour():
     coarse = cv2.erode(coarse.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     allowed = np.ones_like(sleeve)
     assert (sleeve & ~coarse).sum() > 1500
-    snapped = wardrobes._snap_edge(img, coarse, allowed, shoulder_width=200.0)
+    person = sleeve | (img[..., 0] == 20)  # the sleeve and the trousers
+    snapped = wardrobes._snap_edge(img, coarse, allowed, person, shoulder_width=200.0)
     inner = cv2.erode(sleeve.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     assert (inner & ~snapped).sum() < 0.01 * inner.sum()  # the whole sleeve, bar its last pixel
     beyond = snapped & (cv2.dilate(outline, np.ones((3, 3), np.uint8)) == 0)
@@ -492,3 +493,87 @@ def test_a_tucked_tops_sides_the_cut_gave_the_bottom_are_the_top():
     )
     moved = wardrobes._top_coloured(rgb, found, bottom, (40, 70))
     assert moved[40:55, :15].all() and moved.sum() == 15 * 15
+
+
+def _sleeved_arm() -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """The drawn person, its left arm (the image's right) hanging straight down, lit
+    across (dark sides, a bright middle), in a navy tee whose short sleeve is more than
+    twice as wide as the arm and ends at row 330."""
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    _, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    lm[persons.L_SHOULDER, :2], lm[persons.L_ELBOW, :2], lm[persons.L_WRIST, :2] = (382, 250), (382, 400), (382, 530)
+    lm[[persons.L_INDEX, persons.L_PINKY], :2] = (382, 550)
+    h, w = a.shape
+    rows = np.arange(h)[:, None]
+    head = (a.mask > 0) & (rows < 240)
+    torso = np.zeros((h, w), bool)
+    torso[235:560, 205:360] = True
+    sleeve = np.zeros((h, w), bool)
+    sleeve[235:330, 345:421] = True
+    arm = np.zeros((h, w), bool)
+    arm[240:560, 367:398] = True
+    bare = arm & ~sleeve
+    img = np.full((h, w, 3), 200, np.uint8)
+    img[head] = (225, 180, 150)
+    img[torso | sleeve] = (35, 40, 70)
+    # a round arm: its sides turn from the light
+    light = 1.0 - 0.45 * np.clip((np.arange(w) - 382) / 15, -1, 1) ** 2
+    lit = np.clip(np.array([235.0, 190.0, 160.0]) * light[:, None], 0, 255).astype(np.uint8)
+    img[bare] = lit[np.nonzero(bare)[1]]
+    img[330:334, 367:398] = (img[330:334, 367:398] * 0.7).astype(np.uint8)  # the sleeve's shadow below its hem
+    mask = (head | torso | sleeve | arm).astype(np.float32)
+    skin = bare | (a.skin & (np.arange(w)[None, :] < 300))  # the other arm is bare too
+    return img, persons.PersonAnalysis(landmarks=lm, mask=mask, shape=a.shape, skin=skin, shading=a.shading)
+
+
+def test_an_upper_arm_under_a_short_sleeve_goes_on_from_the_arm_below_its_hem():
+    # Taken off, 051918's tee sleeves left upper arms painted as capsules as wide as the
+    # sleeve and one flat colour above forearms lit across: the sleeve's outline in
+    # skin. The arm below the hem is now carried up, as wide and as lit.
+    img, a = _sleeved_arm()
+    wardrobe = wardrobes.analyse(img, a)
+    assert wardrobe.top[280, 345:421].all()  # the sleeve is the old top...
+    assert wardrobe.top[330:334, 372:393].all()  # ...and so is its shadow on the arm: repainted with it
+    body = wardrobe.body[290:320]
+    assert body[:, 369:396].all()  # the arm under the sleeve is body...
+    assert not body[:, 401:421].any()  # ...and the sleeve's overhang past it is not
+    painted = wardrobe.skin[290:320].astype(np.float32).mean(axis=0)
+    below = img[345:360].astype(np.float32).mean(axis=0)  # the arm, out of the sleeve's shadow
+    for x in (369, 382, 395):  # each side and the middle, as lit as the arm below the hem
+        assert np.abs(painted[x] - below[x]).max() < 14, (x, painted[x], below[x])
+
+
+def test_a_white_sleeves_rim_on_a_pale_backdrop_is_the_sleeve():
+    # 02849's white tee on a pale wall: by colour its sleeve's rim was as near the wall
+    # as the tee, the edge set it on the wall's side, and the rim stayed beside the bare
+    # arm, a white strip. Inside the silhouette, the top's own colour is the top.
+    rgb = np.full((60, 90, 3), 228, np.uint8)  # the wall...
+    rgb[:, 40:] = 250  # ...the tee...
+    rgb[:, 40:46] = 233  # ...and its rim, nearer the wall's colour than the tee's
+    top = np.zeros((60, 90), bool)
+    top[:, 46:] = True
+    person = np.zeros((60, 90), bool)
+    person[:, 41:] = True  # the silhouette takes in the rim
+    snapped = wardrobes._snap_edge(rgb, top, np.ones_like(top), person, shoulder_width=200.0)
+    assert snapped[:, 41:46].all() and not snapped[:, :40].any()
+
+
+def test_an_old_tops_soft_outline_off_the_person_is_taken_off_with_it(engine):
+    # A garment's outline is soft, and on a pale backdrop it casts a shadow: the pixels
+    # just outside the silhouette keep a trace of it, and the repaint stopped two pixels
+    # out, so the old sleeve's outline stayed drawn on the wall beside a bare arm (051918).
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+
+    img, a, _, _ = _dressed((35, 40, 70), (30, 30, 30), hem=470)  # a navy top
+    img[231:235, 250:280] = (120, 120, 130)  # its soft edge on the wall above its shoulder
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    assert a.wardrobe is not None and a.wardrobe.top[236:240, 250:280].all() and not a.binary[231:235, 250:280].any()
+    top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    assert not found["garment_mask"][225:236, 250:280].any()
+    # three pixels off the person, the wall's grey again
+    assert np.abs(out[232, 250:270].astype(np.int32) - 200).max() < 12, out[232, 250:270]

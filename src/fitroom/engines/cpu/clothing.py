@@ -295,13 +295,17 @@ def _under_layer(
     # The old garment's own edge (a hem's pale rim, a seam's shadow) lies a pixel or two
     # outside its cut: the repaint reaches over it, with a one-pixel soft seam where
     # real skin or background meets it.
-    grown = cv2.dilate(strip[window].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    old = strip[window].view(np.uint8)
+    grown = cv2.dilate(old, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
+    # Off the person, the garment's soft outline and the shadow it casts on the backdrop
+    # reach further: left, they drew the old sleeve's outline beside a bare arm.
+    grown |= (cv2.dilate(old, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0) & ~analysis.binary[window]
     # matched to the skin round what of the repaint shows (not the fringe just round
     # what the new garment covers): an arm's shaded inner side along a torso the new
     # garment covers again said nothing about the upper arm painted under an old short
     # sleeve, and darkened it
     covered = cv2.dilate((alpha >= 0.5).view(np.uint8), np.ones((7, 7), np.uint8))
-    shows = (grown > 0) & (covered == 0)
+    shows = grown & (covered == 0)
     skin = matched_skin(
         wardrobe.skin[window], person_rgb[window], shows, wardrobe.bare[window], analysis.shoulder_width
     )
@@ -310,7 +314,7 @@ def _under_layer(
     behind = np.full_like(base, 255) if remove_background else wardrobe.background[window]
     replacement = cv2.blendLinear(skin, behind, body, 1 - body)
     if region in (Region.UPPER, Region.OUTERWEAR):
-        _bottom_under_old_top(replacement, person_rgb, analysis, grown > 0, window)
+        _bottom_under_old_top(replacement, person_rgb, analysis, grown, window)
     cover = cv2.GaussianBlur(grown.astype(np.float32), (0, 0), 1.0)
     cover[cover < 1 / 255] = 0
     under = cv2.blendLinear(replacement, base, cover, 1 - cover)

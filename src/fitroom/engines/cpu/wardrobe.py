@@ -33,6 +33,7 @@ import numpy as np
 
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.skinning import pull_push
+from fitroom.engines.cpu.upper_arm import continued_arms
 
 WORK_HEIGHT = 256  # colour fields, the background fill and the cut's seeds work at most this tall
 GRABCUT_HEIGHT = 112  # and GrabCut itself no taller than this (its cost grows fast with pixels)
@@ -518,7 +519,8 @@ def _top(rgb: np.ndarray, a: persons.PersonAnalysis) -> _Top:
     # The upscaled cut's edge is a staircase a GrabCut pixel tall, and the silhouette
     # lies a pixel or two inside the garment's real outline: left alone, both leave a
     # line of the old garment along a painted arm. The edge is set again at full size.
-    top = _snap_edge(rgb, top, ~a.skin & ~full_head & _top_reach(a, 1.0, (h, w)), a.shoulder_width)
+    inside = cv2.erode(a.binary.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    top = _snap_edge(rgb, top, ~a.skin & ~full_head & _top_reach(a, 1.0, (h, w)), inside, a.shoulder_width)
     if top_small.any():  # the top's median colour taken at the working size: a sixteenth of the pixels
         top |= _straps(rgb, a, top, np.median(lab[top_small], axis=0))
     return _Top(full=top, small=top_small, clothing=clothing, person=person, scale=scale, image=small, lab=lab)
@@ -548,10 +550,13 @@ def _under_the_chin(a: persons.PersonAnalysis, worn: np.ndarray) -> np.ndarray:
     return out
 
 
-def _snap_edge(rgb: np.ndarray, top: np.ndarray, allowed: np.ndarray, shoulder_width: float) -> np.ndarray:
+def _snap_edge(
+    rgb: np.ndarray, top: np.ndarray, allowed: np.ndarray, person: np.ndarray, shoulder_width: float
+) -> np.ndarray:
     """``top`` with each pixel near its edge given to whichever side its colour is
     closer to: the top's own colour just inside the edge, or what lies just outside it
-    (background, skin, the bottom). A pixel it gets wrong looks like the side it is
+    (background, skin, the bottom); inside ``person`` (the silhouette), to the top if
+    it is near its colour. A pixel it gets wrong looks like the side it is
     given to, so the repaint over it hardly shows. The local colours are smooth: they
     are worked out at a quarter size; only the edge's pixels are compared at full size."""
     reach = int(np.clip(round(EDGE_REACH * shoulder_width), 2, 12))
@@ -586,7 +591,12 @@ def _snap_edge(rgb: np.ndarray, top: np.ndarray, allowed: np.ndarray, shoulder_w
     if len(by) == 0:
         return top
     pixels = _lab(rgb[y0:y1, x0:x1][by, bx][None])[0]
-    closer = ((pixels - own) ** 2).sum(axis=1) < ((pixels - other) ** 2).sum(axis=1)
+    to_own = ((pixels - own) ** 2).sum(axis=1)
+    closer = to_own < ((pixels - other) ** 2).sum(axis=1)
+    # Inside the silhouette, a pixel of the top's own colour is the top even where the
+    # backdrop is as close: a white sleeve on a pale backdrop otherwise kept its rim, and
+    # the rim stayed beside the bare arm, a white strip.
+    closer |= person[by + y0, bx + x0] & (to_own < SLEEVE_COLOUR**2)
     out = top.copy()
     out[by + y0, bx + x0] = closer & allowed[by + y0, bx + x0]
     return out
@@ -621,14 +631,32 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     # contrast and calls it busy: smooth skin's own edge pixels count too (two working
     # pixels, a hem's width), or the match round a repaint lost the skin right by it.
     near_smooth = cv2.dilate(smooth.view(np.uint8), np.ones((5, 5), np.uint8))
+    body = _with_continued_arms(rgb, a, top, skin)
     return Wardrobe(
         top=top,
         bottom=bottom,
-        body=body_shape(a),
+        body=body,
         skin=skin,
         bare=a.skin & (cv2.resize(near_smooth, (w, h), interpolation=cv2.INTER_NEAREST) > 0),
         background=_background_plate(small, found.person, (h, w)),
     )
+
+
+def _with_continued_arms(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """The body under the clothes, full size, its upper arms under short sleeves redrawn
+    from the bare arm below the hem (``upper_arm``), whose skin goes into ``skin`` (in
+    place) with the layer's own grain; the sleeve's shadow on the arm joins ``top``."""
+    parts = body_parts(a)
+    body = parts.union()
+    for arm in continued_arms(rgb, a, top):
+        rest = (parts.torso | parts.legs)[arm.window]
+        body[arm.window][arm.zone] = (rest | arm.arm)[arm.zone]
+        layer = skin[arm.window]
+        grain = layer.astype(np.float32) - cv2.GaussianBlur(layer, (0, 0), 1.5).astype(np.float32)
+        drawn = np.clip(arm.colour + grain + 0.5, 0, 255).astype(np.uint8)
+        layer[arm.arm] = drawn[arm.arm]
+        top[arm.window] |= arm.hem_shadow
+    return body & _silhouette(a, body.shape)
 
 
 def _top_coloured(rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[int, int]) -> np.ndarray:
