@@ -14,7 +14,7 @@ from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, render
-from fitroom.engines.cpu.fit import Body, fit_garment
+from fitroom.engines.cpu.fit import LEG_REACH, Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
 GREEN = (20, 170, 60)
@@ -519,3 +519,44 @@ def test_a_sleeveless_bodice_covers_the_shoulders_it_reaches():
     green = is_garment_colour(out)
     for x in (233, 367):  # just inside each shoulder joint, where the bare arm's capsule begins
         assert green[255:280, x - 3 : x + 4].mean() > 0.95, (x, green[255:280, x - 3 : x + 4].mean())
+
+
+def _standing_off_the_line() -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """The drawn person with legs (60 px wide) that stand off the torso's line: knees and
+    ankles 60 px to the image's right of the hips, as with a hip pushed out; a bag held
+    against the left thigh (the image's left), 80 px wide."""
+    img, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    for i, x in ((persons.R_KNEE, 310), (persons.L_KNEE, 410), (persons.R_ANKLE, 310), (persons.L_ANKLE, 410)):
+        lm[i, 0] = x
+    silhouette = (a.mask > 0).astype(np.uint8)
+    legs = ((persons.R_HIP, persons.R_KNEE, persons.R_ANKLE), (persons.L_HIP, persons.L_KNEE, persons.L_ANKLE))
+    for hip, knee, ankle in legs:
+        for start, end in ((hip, knee), (knee, ankle)):
+            cv2.line(silhouette, tuple(int(v) for v in lm[start, :2]), tuple(int(v) for v in lm[end, :2]), 1, 60)
+    silhouette[560:640, 170:260] = 1  # the bag, against the thigh
+    img = img.copy()
+    img[silhouette > 0] = (225, 180, 150)
+    analysis = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=a.skin, shading=a.shading
+    )
+    return img, analysis
+
+
+def test_a_dress_hangs_round_the_legs_where_they_stand():
+    # 051482 stands with her legs off the torso's line and holds a bag at her thigh: the
+    # skirt, measured as the widest reach from that line either side and centred on it,
+    # came out as a wide box, stepped out below the hips. It now centres on the legs,
+    # and a thing held against a thigh widens it no further than a trouser leg reaches.
+    img, analysis = _standing_off_the_line()
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
+    span = body.legs_span(600)  # at the bag: the left bone is at x 270 there
+    assert span is not None and span[0] >= 270 - LEG_REACH * body.shoulder_width - 1, span
+    dress = garments.extract(draw_flared_dress(), region=Region.FULL, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, analysis, dress, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    garment = found["garment_mask"]
+    hem = int(np.flatnonzero(garment.any(axis=1)).max())
+    assert hem > 700  # the hem is on the lower legs
+    cols = np.flatnonzero(garment[hem - 15])
+    assert abs((cols.min() + cols.max()) / 2 - 360) < 20, (cols.min(), cols.max())  # centred on the legs
+    assert cols.min() < 280 and cols.max() > 440  # and round both of them

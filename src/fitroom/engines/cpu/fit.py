@@ -39,6 +39,8 @@ TRAPEZIUS = 0.4  # where the shoulder line is pinned near the neck: share of the
 ROWS = 6  # spline control rows between a top's armpits and its hem
 OVERLAP = 0.03  # of the shoulder width: how far a new waistband reaches over the old top's hem
 ARMHOLE_RAMP = (0.5, 1.5)  # down a sleeve from its root, per armhole height: where its blend with the torso ends
+LEG_REACH = 0.3  # of the shoulder width: the furthest a leg's outline lies from its bone (a wide trouser leg)
+LEGS_SETTLE = 0.5  # of the shoulder width: how far below the hips a skirt's middle moves onto the legs' middle
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,25 @@ class Body:
         rise = float(outside[0]) if outside.size else 0.4 * sw
         return np.array([float(x), joint[1] - min(rise, 0.3 * sw) + 0.02 * sw])
 
-    def outer_half_width(self, y: float) -> float | None:
-        """Half the span of both legs together at row ``y`` (a skirt hangs around both)."""
+    def legs_span(self, y: float) -> tuple[float, float] | None:
+        """The outer edges (x) of both legs together at row ``y``, where a skirt hangs
+        round them: each leg's outline found out from its own bone (hip, knee, ankle),
+        no further than a wide trouser leg reaches, so a bag held against the thigh
+        only widens it that far. ``None`` off the photo."""
         h, w = self.analysis.shape
         row = int(round(y))
         if not 0 <= row < h:
             return None
-        cx, reach = self.centre_at(y), self.shoulder_width
-        x0, x1 = int(max(cx - reach, 0)), int(min(cx + reach, w))
-        xs = np.flatnonzero(self.analysis.binary[row, x0:x1] & ~self.exclude[row, x0:x1])
-        return float(max(cx - x0 - xs[0], xs[-1] + x0 - cx)) if xs.size else None
+        person = self.analysis.binary[row] & ~self.exclude[row]
+        reach = int(LEG_REACH * self.shoulder_width)
+        edges = []
+        for side, sign in (("a", -1), ("b", 1)):
+            chain = np.array([self.hip[side], self.knee[side], self.ankle[side]])
+            x = int(np.clip(round(float(np.interp(y, chain[:, 1], chain[:, 0]))), 0, w - 1))
+            ahead = person[x::sign][: reach + 1]  # from the bone outwards
+            gap = np.flatnonzero(~ahead)
+            edges.append(x + sign * (int(gap[0]) if gap.size else len(ahead)))
+        return float(min(edges)), float(max(edges))
 
     @cached_property
     def old_waistband(self) -> float | None:
@@ -255,10 +266,17 @@ def _upper_controls(
         centre = place(gy, 0.0)
         half = (gr - gl) / 2 * scale
         if centre[1] > hips_y:
-            # below the hips a dress hangs around both legs, with its own flare
-            legs = body.outer_half_width(float(centre[1]))
+            # Below the hips a dress hangs round both legs, with its own flare, and
+            # centred on them: legs standing off the torso's line (a hip pushed out)
+            # had it cover them as a wide box, symmetric about that line.
+            span = body.legs_span(float(centre[1]))
+            legs = 0.0
+            if span is not None:
+                settle = float(np.clip((centre[1] - hips_y) / (LEGS_SETTLE * sw), 0.0, 1.0))
+                centre = centre + np.array([((span[0] + span[1]) / 2 - centre[0]) * settle, 0.0])
+                legs = max(centre[0] - span[0], span[1] - centre[0])
             flat = half
-            half = max(half / 1.3 * fit.flare, (legs or 0.0) * fit.ease)
+            half = max(half / 1.3 * fit.flare, legs * fit.ease)
             if g.region is not Region.FULL:
                 # A top's hem reaching past the hips hangs straight down from them:
                 # seated, the thighs spread out under it, and followed they spread it
