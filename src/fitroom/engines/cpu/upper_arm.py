@@ -37,7 +37,7 @@ class ContinuedArm:
     window: tuple[slice, slice]
     zone: np.ndarray  # bool, the window's pixels whose arm this decides
     arm: np.ndarray  # bool, the arm inside the zone
-    colour: np.ndarray  # float32 RGB, the arm's skin (meaningful on ``arm``)
+    colour: np.ndarray  # N×3 float32 RGB: the arm's skin, on ``arm``'s pixels in ``np.nonzero`` order
     # bool: the bare arm just below the hem, in the sleeve's shadow: repainted with the
     # sleeve, or a darker band marks where the sleeve was
     hem_shadow: np.ndarray
@@ -180,16 +180,20 @@ def _drawn(
     corners = np.array([start + axis * r + normal * c for r in (-radius, last) for c in sides])
     x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
     x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 1, (w, h))
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    along = (xs - start[0]) * axis[0] + (ys - start[1]) * axis[1]
-    across = (xs - start[0]) * normal[0] + (ys - start[1]) * normal[1]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(start[1])
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :] - np.float32(start[0])
+    along = xs * np.float32(axis[0]) + ys * np.float32(axis[1])
+    across = xs * np.float32(normal[0]) + ys * np.float32(normal[1])
     lo, hi = edges(np.maximum(along, 0))
     zone = (along >= -radius) & (along <= last) & (across >= top_lo - radius) & (across <= top_hi + radius)
     cap = along**2 + (across - (top_lo + top_hi) / 2) ** 2 <= radius**2
     arm = zone & (across >= lo) & (across <= hi) & ((along >= 0) | cap)
-    position = np.clip((across - lo) / np.maximum(hi - lo, 1.0) * len(profile) - 0.5, 0, len(profile) - 1)
-    index = np.minimum(np.floor(position).astype(int), len(profile) - 2)
-    frac = (position - index)[..., None]
+    # coloured only where the arm is: the window round a slanted arm is mostly not arm
+    on = np.nonzero(arm)
+    share = (across[on] - lo[on]) / np.maximum(hi[on] - lo[on], 1.0)
+    position = np.clip(share * len(profile) - 0.5, 0, len(profile) - 1)
+    index = np.minimum(position.astype(np.intp), len(profile) - 2)
+    frac = (position - index)[:, None]
     colour = profile[index] * (1 - frac) + profile[index + 1] * frac
     return ContinuedArm(
         window=(slice(y0, y1), slice(x0, x1)),

@@ -652,9 +652,8 @@ def _with_continued_arms(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.nda
         rest = (parts.torso | parts.legs)[arm.window]
         body[arm.window][arm.zone] = (rest | arm.arm)[arm.zone]
         layer = skin[arm.window]
-        grain = layer.astype(np.float32) - cv2.GaussianBlur(layer, (0, 0), 1.5).astype(np.float32)
-        drawn = np.clip(arm.colour + grain + 0.5, 0, 255).astype(np.uint8)
-        layer[arm.arm] = drawn[arm.arm]
+        grain = layer[arm.arm].astype(np.float32) - cv2.GaussianBlur(layer, (0, 0), 1.5)[arm.arm]
+        layer[arm.arm] = np.clip(arm.colour + grain + 0.5, 0, 255).astype(np.uint8)
         top[arm.window] |= arm.hem_shadow
     return body & _silhouette(a, body.shape)
 
