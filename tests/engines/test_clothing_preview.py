@@ -577,3 +577,23 @@ def test_an_old_tops_soft_outline_off_the_person_is_taken_off_with_it(engine):
     assert not found["garment_mask"][225:236, 250:280].any()
     # three pixels off the person, the wall's grey again
     assert np.abs(out[232, 250:270].astype(np.int32) - 200).max() < 12, out[232, 250:270]
+
+
+def test_where_a_garment_may_go_has_an_anti_aliased_edge():
+    # A sleeve standing off a slanted arm is cut to the silhouette grown by a little
+    # ease; cut to a hard mask, its outline was the mask's pixel staircase (the FILA
+    # tee's sleeves on model_1). The segmentation's own soft edge is kept instead.
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    _, a = _stick_person(False)
+    h, w = a.shape
+    slanted = np.zeros((h, w), np.float32)
+    cv2.fillPoly(slanted, [np.array([[200, 100], [300, 100], [340, 700], [240, 700]], np.int32)], (1.0,))
+    soft = cv2.GaussianBlur(slanted, (0, 0), 1.5)  # as soft as MediaPipe's mask at this size
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=soft, shape=a.shape, skin=a.skin, shading=a.shading)
+    edge = a.near_edge
+    assert np.array_equal(a.near, edge > 0.5)
+    rows = edge[200:600]
+    partial = (rows > 0.1) & (rows < 0.9)
+    assert partial.any(axis=1).all()  # every row crosses the outline through in-between values...
+    assert partial.sum(axis=1).max() <= 8  # ...over a few pixels each side, not a blur

@@ -104,11 +104,14 @@ def render(
     # Where the garment may go: the body plus a little ease, never the head; arms and
     # hands stay in front of the torso piece, hands in front of sleeves too.
     allowed = analysis.near[window].copy()
+    edge = analysis.near_edge[window].copy()  # the same, anti-aliased: the cut along its outline
     # a skirt's hem swings past the legs
     if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):
         hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
         allowed[max(hips_y - y0, 0) :] = True
+        edge[max(hips_y - y0, 0) :] = 1.0
     allowed &= ~analysis.head[window]
+    edge[analysis.head[window]] = 0.0
     sleeved = _sleeved(pieces, body, analysis, (x0, y0, x1, y1))
     # a bare arm stays in front of the torso piece, except at the shoulder, where it is
     # the shoulder: cut out there, a sleeveless bodice had holes at its armholes
@@ -147,7 +150,9 @@ def render(
         colour, alpha = _close(colour, alpha, gaps)
 
     if settings.feather > 0:
-        alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * allowed
+        # cut to where the garment may go along an anti-aliased edge: cut hard, a sleeve
+        # standing off a slanted arm kept the silhouette's pixel staircase as its outline
+        alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * edge
     alpha[alpha < 1 / 255] = 0
     if settings.shading > 0:
         assert analysis.shading is not None  # analyze() maps it when the effort shades

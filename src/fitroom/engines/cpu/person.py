@@ -121,16 +121,23 @@ class PersonAnalysis:
 
     @cached_property
     def near(self) -> np.ndarray:
-        """The silhouette grown by a little ease: as far as a garment may stand off the body.
-        Grown at half size (a sixth of the cost of a full-size disc that wide), the ease
-        being a proportion, not an edge to keep to the pixel."""
+        """The silhouette grown by a little ease: as far as a garment may stand off the body."""
+        return self.near_edge > 0.5
+
+    @cached_property
+    def near_edge(self) -> np.ndarray:
+        """``near`` as an anti-aliased float mask (0..1): the segmentation's own soft edge,
+        grown (a grey-level dilation keeps its ramp) and steepened to about two pixels,
+        so a garment cut to it has a smooth outline rather than the pixel staircase of a
+        hard mask. Grown at half size (a sixth of the cost of a full-size disc that
+        wide), the ease being a proportion, not an edge to keep to the pixel."""
         h, w = self.shape
         half = (max(w // 2, 1), max(h // 2, 1))
         reach = max(int(0.03 * self.shoulder_width), 1)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
-        small = (cv2.resize(self.mask, half, interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
-        grown = cv2.dilate(small, kernel).astype(np.float32)
-        return cv2.resize(grown, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+        grown = cv2.dilate(cv2.resize(self.mask, half, interpolation=cv2.INTER_AREA), kernel)
+        full = cv2.resize(grown, (w, h), interpolation=cv2.INTER_LINEAR)
+        return np.clip((full - 0.5) * 2.0 + 0.5, 0.0, 1.0)
 
     @cached_property
     def sleeve_zone(self) -> np.ndarray:
