@@ -591,7 +591,7 @@ def test_where_a_garment_may_go_has_an_anti_aliased_edge():
     cv2.fillPoly(slanted, [np.array([[200, 100], [300, 100], [340, 700], [240, 700]], np.int32)], (1.0,))
     soft = cv2.GaussianBlur(slanted, (0, 0), 1.5)  # as soft as MediaPipe's mask at this size
     a = persons.PersonAnalysis(landmarks=a.landmarks, mask=soft, shape=a.shape, skin=a.skin, shading=a.shading)
-    edge = a.near_edge
+    edge = a.near_edge / 255
     assert np.array_equal(a.near, edge > 0.5)
     rows = edge[200:600]
     partial = (rows > 0.1) & (rows < 0.9)

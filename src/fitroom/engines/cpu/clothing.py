@@ -104,7 +104,7 @@ def render(
     # Where the garment may go: the body plus a little ease, never the head; arms and
     # hands stay in front of the torso piece, hands in front of sleeves too.
     allowed = analysis.near[window].copy()
-    edge = analysis.near_edge[window].copy()  # the same, anti-aliased: the cut along its outline
+    edge = analysis.near_edge[window] * np.float32(1 / 255)  # the same, anti-aliased: the cut along its outline
     # a skirt's hem swings past the legs
     if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):
         hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
