@@ -42,6 +42,9 @@ MIN_SHOULDER_SHARE = 0.07
 TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2
 PRINT_CHANGE = (0.25, 0.5)  # luminance change over its surroundings: light up to the first, a print past the second
 
+# a quarter to three quarters of the way becomes none to all of it, in bytes
+_STEEPER = np.clip((np.arange(256) - 64) * 2, 0, 255).astype(np.uint8)
+
 _model = None
 _face_model = None
 _model_lock = threading.Lock()
@@ -138,8 +141,7 @@ class PersonAnalysis:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
         small = cv2.convertScaleAbs(cv2.resize(self.mask, half, interpolation=cv2.INTER_AREA), alpha=255.0)
         full = cv2.resize(cv2.dilate(small, kernel), (w, h), interpolation=cv2.INTER_LINEAR)
-        # a quarter to three quarters becomes 0 to 1, in bytes (saturating at both ends)
-        return cv2.convertScaleAbs(cv2.subtract(full, 64), alpha=2.0)
+        return cv2.LUT(full, _STEEPER)
 
     @cached_property
     def sleeve_zone(self) -> np.ndarray:
