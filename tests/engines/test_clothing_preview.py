@@ -277,12 +277,12 @@ def test_the_slope_from_the_shoulders_to_the_neck_is_body():
     # the neck (model_7, 07966 under a square-necked dress).
     from tests.engines.test_clothing_geometry import _stick_person
 
-    _, a = _stick_person(False)
+    img, a = _stick_person(False)
     slope = np.zeros(a.shape, np.uint8)
     cv2.fillPoly(slope, [np.array([[205, 250], [265, 200], [335, 200], [395, 250]], np.int32)], (1,))
     mask = np.maximum(a.mask, slope.astype(np.float32))
     a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin, shading=a.shading)
-    body = wardrobes.body_shape(a)
+    body = wardrobes.analyse(img, a).body
     for x in (240, 360):  # beside the neck, above the shoulder joints (y 250)
         assert body[225:245, x - 5 : x + 6].all(), x
 

@@ -13,6 +13,8 @@ module finds it and prepares what goes in its place:
 - ``body``: where the body is under the clothes, from the skeleton (capsules for neck,
   arms and legs, a tapered torso) within the silhouette. Old garment inside it becomes
   skin, outside it (a loose sleeve, a flared skirt) becomes background.
+  An upper arm under a short sleeve goes on from the bare arm below the hem instead
+  (``upper_arm``): its width, its edges and its shading across.
 - ``skin``: the body as bare skin, synthesised from the person's own visible skin: its
   colour continued smoothly from where skin shows, the round shading of a limb or a
   torso, and a fine grain the size and strength of real skin's, so it is not a flat
@@ -130,7 +132,7 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
     polygon = np.array(torso[0] + torso[1][::-1])
     cv2.fillPoly(out, [np.round(polygon).astype(np.int32)], (1,))
     # Above the shoulder line between the joints, the trapezius rises to the neck: the
-    # silhouette there is body (the cut to it comes in ``body_shape``), not air beside
+    # silhouette there is body (the cut to it comes in ``analyse``), not air beside
     # a collar, and painting it as backdrop left a grey block either side of the neck.
     xa, xb = sorted((p[persons.L_SHOULDER][0], p[persons.R_SHOULDER][0]))
     line = min(p[persons.L_SHOULDER][1], p[persons.R_SHOULDER][1])
@@ -157,12 +159,6 @@ def body_parts(a: persons.PersonAnalysis, scale: float = 1.0) -> BodyParts:
     ):
         legs |= _capsules(shape, [p[hip], p[knee], p[ankle]], [0.2 * sw, 0.12 * sw])
     return BodyParts(torso=(out > 0) | _capsules(shape, [centre, chin], [0.17 * sw]), arms=arms, legs=legs)
-
-
-def body_shape(a: persons.PersonAnalysis, scale: float = 1.0) -> np.ndarray:
-    """The body under the clothes (see ``body_parts``) inside the silhouette."""
-    body = body_parts(a, scale).union()
-    return body & _silhouette(a, body.shape)
 
 
 def _silhouette(a: persons.PersonAnalysis, shape: tuple[int, ...]) -> np.ndarray:
@@ -631,7 +627,7 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     # contrast and calls it busy: smooth skin's own edge pixels count too (two working
     # pixels, a hem's width), or the match round a repaint lost the skin right by it.
     near_smooth = cv2.dilate(smooth.view(np.uint8), np.ones((5, 5), np.uint8))
-    body = _with_continued_arms(rgb, a, top, skin)
+    body = _body_under_clothes(rgb, a, top, skin)
     return Wardrobe(
         top=top,
         bottom=bottom,
@@ -642,7 +638,7 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     )
 
 
-def _with_continued_arms(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, skin: np.ndarray) -> np.ndarray:
+def _body_under_clothes(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """The body under the clothes, full size, its upper arms under short sleeves redrawn
     from the bare arm below the hem (``upper_arm``), whose skin goes into ``skin`` (in
     place) with the layer's own grain; the sleeve's shadow on the arm joins ``top``."""
