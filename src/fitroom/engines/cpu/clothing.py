@@ -103,15 +103,14 @@ def render(
 
     # Where the garment may go: the body plus a little ease, never the head; arms and
     # hands stay in front of the torso piece, hands in front of sleeves too.
-    allowed = analysis.near[window].copy()
-    edge = analysis.near_edge[window] * np.float32(1 / 255)  # the same, anti-aliased: the cut along its outline
+    # (``edge`` anti-aliased, to cut the garment along its outline; ``allowed`` its inside)
+    edge = analysis.near_edge[window] * np.float32(1 / 255)
     # a skirt's hem swings past the legs
     if g.region is Region.FULL or (g.region is Region.LOWER and not g.limbs):
         hips_y = int(max(body.hip["a"][1], body.hip["b"][1]))
-        allowed[max(hips_y - y0, 0) :] = True
         edge[max(hips_y - y0, 0) :] = 1.0
-    allowed &= ~analysis.head[window]
     edge[analysis.head[window]] = 0.0
+    allowed = edge > 0.5
     sleeved = _sleeved(pieces, body, analysis, (x0, y0, x1, y1))
     # a bare arm stays in front of the torso piece, except at the shoulder, where it is
     # the shoulder: cut out there, a sleeveless bodice had holes at its armholes

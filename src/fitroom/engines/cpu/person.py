@@ -33,6 +33,7 @@ L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 
 CACHE_SIZE = 32
 ARM_RADII = (0.16, 0.13)  # upper arm and forearm, of the shoulder width
+ARM_REACH = 0.35  # of the shoulder width: how far either side of an arm's bone its skin is looked for
 MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a shopper
 # Shoulders narrower than this share of the photo's longer side belong to a figure in a
 # print, not to the shopper (full-body shop photos have about 0.17).
@@ -213,14 +214,20 @@ class PersonAnalysis:
         return upper[1] or 0.0, fore[1] or 0.0
 
     @cached_property
+    def limb_skin(self) -> np.ndarray | None:
+        """Skin that is neither face nor hand: what shows of bare arms and legs (``None``
+        before the skin is mapped)."""
+        return None if self.skin is None else self.skin & ~self.head & ~self.hands
+
+    @cached_property
     def _arm_runs(self) -> dict[int, tuple[tuple[float | None, float | None], tuple[float | None, float | None]]]:
         """Per arm, per part: the (width, middle's offset) of the run of bare skin across
         it, medians over stations down the part (see ``arm_widths``)."""
-        if self.skin is None:
+        bare = self.limb_skin
+        if bare is None:
             return {L_SHOULDER: ((None, None), (None, None)), R_SHOULDER: ((None, None), (None, None))}
-        bare = self.skin & ~self.head & ~self.hands
         h, w = self.shape
-        reach = int(0.35 * self.shoulder_width)
+        reach = int(ARM_REACH * self.shoulder_width)
         offsets = np.arange(-reach, reach + 1, dtype=np.float64)
         out = {}
         for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):

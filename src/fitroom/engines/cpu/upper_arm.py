@@ -19,7 +19,6 @@ import numpy as np
 
 from fitroom.engines.cpu import person as persons
 
-REACH = 0.35  # of the shoulder width: how far either side of the arm's line the strip looks
 HEM_GAP = 0.04  # of the shoulder width: skipped below the hem (its shadow, a slanted cut)
 BAND = 0.12  # of the shoulder width: the bare arm below that gives the cross-section
 ARM_WIDTH = (0.1, 0.45)  # of the shoulder width: a run of skin across the strip that is one arm
@@ -47,8 +46,8 @@ def continued_arms(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray) 
     """Every upper arm whose top the old garment ``top`` covers and whose bare skin shows
     below the hem: redrawn from that skin. An arm the sleeve covers to the elbow, or a
     bare one, is left to the skeleton's capsule."""
-    assert a.skin is not None  # analyze() maps the skin before the wardrobe
-    bare = a.skin & ~a.head & ~a.hands
+    bare = a.limb_skin
+    assert bare is not None  # analyze() maps the skin before the wardrobe
     out = []
     for shoulder, elbow in ((persons.L_SHOULDER, persons.L_ELBOW), (persons.R_SHOULDER, persons.R_ELBOW)):
         if not a.visible(shoulder, elbow):
@@ -70,7 +69,7 @@ def _continued(
 ) -> ContinuedArm | None:
     sw = a.shoulder_width
     length = float(np.linalg.norm(end - start))
-    reach = int(REACH * sw)
+    reach = int(persons.ARM_REACH * sw)
     if length < 0.3 * sw or reach < 4:
         return None
     axis = (end - start) / length
@@ -125,11 +124,11 @@ def _edge_lines(
     """Each edge of the arm as (offset at the hem, change per row down the arm), fitted
     over ``rows``; going up from the hem the arm widens by at most ``TAPER`` per row a side."""
     lines = []
-    for edge, sign in ((low[rows], -1.0), (high[rows], 1.0)):
+    # going up, the low edge moves to lower offsets and the high edge to higher ones:
+    # down the arm, the low edge's slope is at least 0, the high edge's at most 0
+    for edge, most in ((low[rows], (0.0, TAPER)), (high[rows], (-TAPER, 0.0))):
         slope, at_hem = np.polyfit(rows - hem, edge, 1) if len(np.unique(rows)) > 1 else (0.0, float(edge.mean()))
-        # widening upwards is the slope's sign against the edge's side
-        slope = sign * float(np.clip(sign * slope, -TAPER, 0.0))
-        lines.append((float(at_hem), slope))
+        lines.append((float(at_hem), float(np.clip(slope, *most))))
     return lines[0], lines[1]
 
 
@@ -185,7 +184,7 @@ def _drawn(
     along = xs * np.float32(axis[0]) + ys * np.float32(axis[1])
     across = xs * np.float32(normal[0]) + ys * np.float32(normal[1])
     lo, hi = edges(np.maximum(along, 0))
-    zone = (along >= -radius) & (along <= last) & (across >= top_lo - radius) & (across <= top_hi + radius)
+    zone = (along >= -radius) & (along <= last) & (across >= sides[0]) & (across <= sides[1])
     cap = along**2 + (across - (top_lo + top_hi) / 2) ** 2 <= radius**2
     arm = zone & (across >= lo) & (across <= hi) & ((along >= 0) | cap)
     # coloured only where the arm is: the window round a slanted arm is mostly not arm
