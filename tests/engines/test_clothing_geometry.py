@@ -199,6 +199,41 @@ def test_trouser_legs_follow_the_legs():
     assert not blue[:480].any()  # nothing above the waist
 
 
+def draw_slim_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
+    """Skinny trousers: each leg 84 px wide at the thigh, 55 at the hem."""
+    img = np.full((640, 400, 3), 255, np.uint8)
+    cv2.fillPoly(
+        img,
+        [np.array([[110, 60], [290, 60], [270, 600], [215, 600], [200, 230], [185, 600], [130, 600]], np.int32)],
+        colour,
+    )
+    return img
+
+
+def test_a_slim_trouser_leg_covers_the_wider_leg_it_goes_on():
+    # Skinny trousers over wide old ones, or over a thigh seen end-on (fashn_model,
+    # seated): each leg was the garment's own width scaled by the waist's, centred on
+    # the bone, and the old trousers showed beside it. A leg is now at least as wide
+    # as the silhouette's leg across its bone, and centred on it.
+    trousers = garments.extract(
+        draw_slim_trousers(), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True
+    )
+    img, analysis = _stick_person(False)
+    legs = analysis.mask.copy()
+    cv2.line(legs, (245, 520), (245, 790), 1, 80)  # 80 px wide, their middles 5 px outside the bones
+    cv2.line(legs, (355, 520), (355, 790), 1, 80)
+    img = img.copy()
+    img[legs > 0] = (225, 180, 150)
+    analysis = persons.PersonAnalysis(
+        landmarks=analysis.landmarks, mask=legs, shape=analysis.shape, skin=analysis.skin, shading=analysis.shading
+    )
+    out, _, _ = render(img, analysis, trousers, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    blue = is_garment_colour(out, (40, 60, 160))
+    for x in (210, 280, 320, 390):  # near each shin's edges
+        assert blue[730:760, x - 3 : x + 4].mean() > 0.9, x
+    assert not blue[730:760, 297:303].any()  # the gap between the legs stays open
+
+
 def draw_slim_long_sleeves(colour: tuple[int, int, int] = GREEN) -> np.ndarray:
     """A fitted long-sleeved top laid flat: wide armholes, slim sleeves hanging close
     beside the body and reaching below its short hem (like a ribbed turtleneck)."""

@@ -35,7 +35,7 @@ from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
 from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
-from fitroom.engines.cpu.skinning import fill_half_size
+from fitroom.engines.cpu.skinning import fill_half_size, nearest_on_chain
 from fitroom.engines.cpu.wardrobe import matched_skin, waist_line
 from fitroom.engines.registry import register
 from fitroom.errors import InvalidParameter, RegionNotVisible
@@ -187,22 +187,6 @@ def render(
     )
 
 
-def _along(points: np.ndarray, chain: np.ndarray) -> np.ndarray:
-    """Arc length along ``chain`` of each point's nearest point on it (N points × 2)."""
-    best_d = np.full(len(points), np.inf)
-    best_s = np.zeros(len(points))
-    start = 0.0
-    for a, b in zip(chain[:-1], chain[1:]):
-        seg = b - a
-        length = max(float(np.linalg.norm(seg)), 1e-6)
-        t = np.clip((points - a) @ seg / length**2, 0.0, 1.0)
-        d = np.linalg.norm(points - (a + t[:, None] * seg), axis=1)
-        closer = d < best_d
-        best_d[closer], best_s[closer] = d[closer], start + t[closer] * length
-        start += length
-    return best_s
-
-
 def _sleeved(
     pieces: list[Piece], body: Body, analysis: persons.PersonAnalysis, box: tuple[int, int, int, int]
 ) -> np.ndarray:
@@ -226,7 +210,7 @@ def _sleeved(
             continue
         # every fourth pixel is plenty for where the sleeve ends
         sample = np.stack([xs[::4] + bx0 - x0, ys[::4] + by0 - y0], 1).astype(np.float64)
-        reach = float(np.percentile(_along(sample, chain), 98))
+        reach = float(np.percentile(nearest_on_chain(sample, chain)[1], 98))
         arm = np.zeros(body_px.shape, np.uint8)
         for (a, b), radius in zip(zip(chain[:-1], chain[1:]), (0.17 * sw, 0.14 * sw)):
             cv2.line(arm, tuple(int(v) for v in a), tuple(int(v) for v in b), (1,), max(int(2 * radius), 1))
@@ -234,7 +218,7 @@ def _sleeved(
         # second pixel each way (a quarter of the cost), the cut's line a pixel coarser
         on_arm = (arm > 0) & body_px
         ys, xs = np.nonzero(on_arm[::2, ::2])
-        inside = _along(np.stack([xs, ys], 1).astype(np.float64) * 2 + 0.5, chain) <= reach
+        inside = nearest_on_chain(np.stack([xs, ys], 1).astype(np.float64) * 2 + 0.5, chain)[1] <= reach
         before = np.zeros(on_arm[::2, ::2].shape, bool)
         before[ys[inside], xs[inside]] = True
         h, w = on_arm.shape

@@ -24,6 +24,7 @@ from fitroom.engines.cpu.skinning import (
     grid_vertices,
     invert,
     limb_forward,
+    nearest_on_chain,
     smoothstep,
 )
 from fitroom.engines.cpu.warp import sample, tps_map
@@ -155,6 +156,27 @@ class Body:
             gap = np.flatnonzero(~ahead)
             edges.append(x + sign * (int(gap[0]) if gap.size else len(ahead)))
         return float(min(edges)), float(max(edges))
+
+    def leg_runs(self, side: str) -> tuple[tuple[float, float], tuple[float, float]]:
+        """This leg's thigh and shin as the silhouette shows them across the bone: each
+        part's (width, middle's offset along the bone's normal) in pixels, medians over
+        stations down it, (0, 0) where it was not measured. Each side of the bone
+        reaches no further than a wide trouser leg (``LEG_REACH``) nor past half way to
+        the other leg's bone: legs standing together show no gap between them."""
+        o = "b" if side == "a" else "a"
+        other = np.array([self.hip[o], self.knee[o], self.ankle[o]])
+        person = self.analysis.binary & ~self.exclude & ~self.analysis.hands
+        reach = int(LEG_REACH * self.shoulder_width)
+        parts: list[tuple[float, float]] = []
+        for a, b in ((self.hip[side], self.knee[side]), (self.knee[side], self.ankle[side])):
+            runs = []
+            for station, left, right in persons.runs_across(person, a, b, reach):
+                limit = min(reach, int(nearest_on_chain(station[None], other)[0][0] / 2))
+                low = min(reach if left is None else left, limit)
+                high = min(reach if right is None else right, limit)
+                runs.append((float(low + high + 1), (high - low) / 2))
+            parts.append(tuple(np.median(runs, axis=0)) if len(runs) >= 2 else (0.0, 0.0))
+        return parts[0], parts[1]
 
     @cached_property
     def old_waistband(self) -> float | None:
@@ -515,7 +537,7 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
     # ...but a slim sleeve under a wide armhole would come out narrower than the arm,
     # which then shows beside it: down the sleeve, it is at least as wide as the arm it
     # covers there.
-    stations, widths, centres = _sleeve_widths(limb)
+    stations, widths, centres = _limb_widths(limb)
     reach = np.clip(stations * along / max(arm, 1.0), 0.0, 1.0)
     upper_arm, forearm = body.arm[side]
     floor = (upper_arm + (forearm - upper_arm) * reach) * SLEEVE_EASE * fit.ease
@@ -537,11 +559,11 @@ def _sleeve_bone(limb: garments.Limb, side: str, body: Body, fit: Fit, scale: fl
     return bone
 
 
-def _sleeve_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sleeve's flat width (pixels across its axis) at ``count`` stations from its
-    root to its end, and where its middle lies across the axis there: the spread of its
-    pixels across the axis in each, which a station the sleeve only partly reaches (its
-    end) measures as well as a full one."""
+def _limb_widths(limb: garments.Limb, count: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sleeve's or trouser leg's flat width (pixels across its axis) at ``count``
+    stations from its root to its end, and where its middle lies across the axis there:
+    the spread of its pixels across the axis in each, which a station the limb only
+    partly reaches (its end) measures as well as a full one."""
     length = max(float(np.linalg.norm(limb.end - limb.root)), 1.0)
     axis = (limb.end - limb.root) / length
     normal = np.array([-axis[1], axis[0]])
@@ -593,8 +615,23 @@ def _trouser_bones(g: garments.Garment, body: Body, fit: Fit, scale_w: float):
         length = sum(float(np.linalg.norm(b - a)) for a, b in zip(chain[:-1], chain[1:])) * 1.03
         along = float(length * fit.length / max(float(np.linalg.norm(limb.end - limb.root)), 1e-6))
 
-        def leg(v: np.ndarray, limb=limb, chain=chain, along=along) -> np.ndarray:
-            return limb_forward(v, limb.root, limb.end, chain, along, scale_w, bend=0.2 * body.shoulder_width)
+        # A trouser leg is at least as wide as the leg it covers (with ease), and centred
+        # on it: a slim one over wide old trousers, or over a thigh seen end-on (seated),
+        # left the old fabric beside it. Where the garment's own leg is wider, it keeps
+        # its width.
+        stations, widths, _ = _limb_widths(limb)
+        (thigh, thigh_middle), (shin, shin_middle) = body.leg_runs(side)
+        bones = np.linalg.norm(np.diff(chain, axis=0), axis=1)
+        parts = [bones[0] / 2, bones[0] + bones[1] / 2]
+        floor = np.interp(stations * along, parts, [thigh, shin]) * fit.ease
+        scales = np.maximum(scale_w, floor / np.maximum(widths, 1.0))
+        middles = np.interp(stations * along, parts, [thigh_middle, shin_middle]) / scales
+
+        def leg(v: np.ndarray, limb=limb, chain=chain, along=along, stations=stations, scales=scales, middles=middles):
+            s = (v - limb.root) @ limb.axis
+            moved = v + np.array([-limb.axis[1], limb.axis[0]]) * np.interp(s, stations, middles)[:, None]
+            across = np.interp(s, stations, scales)
+            return limb_forward(moved, limb.root, limb.end, chain, along, across, bend=0.2 * body.shoulder_width)
 
         legs[side] = leg
     span = max(crotch_y - top_y, 1.0)

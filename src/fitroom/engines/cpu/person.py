@@ -226,30 +226,17 @@ class PersonAnalysis:
         bare = self.limb_skin
         if bare is None:
             return {L_SHOULDER: ((None, None), (None, None)), R_SHOULDER: ((None, None), (None, None))}
-        h, w = self.shape
         reach = int(ARM_REACH * self.shoulder_width)
-        offsets = np.arange(-reach, reach + 1, dtype=np.float64)
         out = {}
         for shoulder, elbow, wrist in ((L_SHOULDER, L_ELBOW, L_WRIST), (R_SHOULDER, R_ELBOW, R_WRIST)):
             parts: list[tuple[float | None, float | None]] = []
             for a, b in ((self.point(shoulder), self.point(elbow)), (self.point(elbow), self.point(wrist))):
-                axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
-                normal = np.array([-axis[1], axis[0]])
                 widths, middles = [], []
-                for t in np.linspace(0.25, 0.85, 7):  # away from the shoulder, where the arm meets the torso
-                    line = a + (b - a) * t + offsets[:, None] * normal
-                    xs, ys = np.round(line[:, 0]).astype(int), np.round(line[:, 1]).astype(int)
-                    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-                    on = np.zeros(len(offsets), bool)
-                    on[inside] = bare[ys[inside], xs[inside]]
-                    if not on[reach]:
-                        continue
-                    # the run of skin through the bone; one reaching the end is not one arm
-                    off = np.flatnonzero(~on)
-                    left, right = off[off < reach], off[off > reach]
-                    if left.size and right.size:
-                        widths.append(float(right[0] - left[-1] - 1))
-                        middles.append((right[0] + left[-1]) / 2 - reach)
+                for _, left, right in runs_across(bare, a, b, reach):
+                    # a run of skin reaching the end is not one arm
+                    if left is not None and right is not None:
+                        widths.append(float(left + right + 1))
+                        middles.append((right - left) / 2)
                 if len(widths) >= 2:
                     parts.append((float(np.median(widths)), float(np.median(middles))))
                 else:
@@ -348,6 +335,40 @@ def skin_from_face(rgb: np.ndarray, analysis: PersonAnalysis) -> Skin:
         patch = np.array([[150.0, 110.0], [140.0, 120.0], [145.0, 115.0]], np.float32)
     cov = np.cov(patch.T) + np.eye(2) * 9.0  # floor: a flat-lit face would give a needle-thin model
     return Skin(mean=patch.mean(axis=0), inv_cov=np.linalg.inv(cov).astype(np.float32))
+
+
+def runs_across(
+    mask: np.ndarray, a: np.ndarray, b: np.ndarray, reach: int
+) -> list[tuple[np.ndarray, int | None, int | None]]:
+    """Where ``mask`` crosses the bone ``a``→``b``, at stations from a quarter to 0.85 of
+    the way down (away from the joints, where a limb meets the torso or the next part):
+    for each station on the mask, its point and how far the run through the bone
+    reaches either side (pixels towards minus and plus the bone's normal), ``None``
+    where it runs on past ``reach``."""
+    h, w = mask.shape
+    axis = (b - a) / max(float(np.linalg.norm(b - a)), 1e-6)
+    normal = np.array([-axis[1], axis[0]])
+    offsets = np.arange(-reach, reach + 1, dtype=np.float64)
+    out: list[tuple[np.ndarray, int | None, int | None]] = []
+    for t in np.linspace(0.25, 0.85, 7):
+        station = a + (b - a) * t
+        line = station + offsets[:, None] * normal
+        xs, ys = np.round(line[:, 0]).astype(int), np.round(line[:, 1]).astype(int)
+        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+        on = np.zeros(len(offsets), bool)
+        on[inside] = mask[ys[inside], xs[inside]]
+        if not on[reach]:
+            continue
+        off = np.flatnonzero(~on)
+        left, right = off[off < reach], off[off > reach]
+        out.append(
+            (
+                station,
+                int(reach - left[-1] - 1) if left.size else None,
+                int(right[0] - reach - 1) if right.size else None,
+            )
+        )
+    return out
 
 
 def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:

@@ -68,6 +68,23 @@ def limb_forward(
     return position + across * c[:, None]
 
 
+def nearest_on_chain(points: np.ndarray, chain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (N×2), its distance to the polyline ``chain`` and the arc length
+    along the chain of its nearest point there."""
+    best_d = np.full(len(points), np.inf)
+    best_s = np.zeros(len(points))
+    start = 0.0
+    for a, b in zip(chain[:-1], chain[1:]):
+        seg = b - a
+        length = max(float(np.linalg.norm(seg)), 1e-6)
+        t = np.clip((points - a) @ seg / length**2, 0.0, 1.0)
+        d = np.linalg.norm(points - (a + t[:, None] * seg), axis=1)
+        closer = d < best_d
+        best_d[closer], best_s[closer] = d[closer], start + t[closer] * length
+        start += length
+    return best_d, best_s
+
+
 def grid_vertices(mask: np.ndarray, step: int) -> np.ndarray:
     """Garment grid points (x, y) on or near ``mask``: the vertices a piece is warped by."""
     h, w = mask.shape
