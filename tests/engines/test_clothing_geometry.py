@@ -595,3 +595,38 @@ def test_a_dress_hangs_round_the_legs_where_they_stand():
     cols = np.flatnonzero(garment[hem - 15])
     assert abs((cols.min() + cols.max()) / 2 - 360) < 20, (cols.min(), cols.max())  # centred on the legs
     assert cols.min() < 280 and cols.max() > 440  # and round both of them
+
+
+def test_a_short_sleeve_on_an_arm_bent_to_the_hip_leaves_the_forearm_bare():
+    # A hand on the hip folds the forearm back under the upper arm. Where the sleeve
+    # ends was its farthest pixel along the arm, and a wide sleeve's pixels beside the
+    # elbow lie nearest the forearm: the forearm was taken as sleeved half way down and
+    # filled in with the sleeve's colour (07966 in the FILA tee). It is where the
+    # sleeve's own end lands.
+    img, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    lm[persons.L_ELBOW, :2], lm[persons.L_WRIST, :2] = (445, 335), (380, 450)
+    for i in (persons.L_INDEX, persons.L_PINKY):
+        lm[i, :2] = (370, 465)
+    silhouette = np.zeros(a.shape, np.uint8)
+    cv2.circle(silhouette, (300, 150), 55, 1, -1)
+    cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
+    arms = np.zeros(a.shape, np.uint8)
+    for start, end in (
+        (persons.R_SHOULDER, persons.R_ELBOW),
+        (persons.R_ELBOW, persons.R_WRIST),
+        (persons.L_SHOULDER, persons.L_ELBOW),
+        (persons.L_ELBOW, persons.L_WRIST),
+    ):
+        cv2.line(arms, tuple(int(v) for v in lm[start, :2]), tuple(int(v) for v in lm[end, :2]), 1, 40)
+    silhouette |= arms
+    img = np.full_like(img, 200)
+    img[silhouette > 0] = (225, 180, 150)
+    a = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=arms > 0, shading=a.shading
+    )
+    tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, _ = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    green = is_garment_colour(out)
+    y, x = _along(a, persons.L_ELBOW, persons.L_WRIST, 0.2)  # a fifth of the way down the forearm
+    assert not green[y - 4 : y + 5, x - 4 : x + 5].any()

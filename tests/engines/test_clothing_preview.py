@@ -597,3 +597,49 @@ def test_where_a_garment_may_go_has_an_anti_aliased_edge():
     partial = (rows > 0.1) & (rows < 0.9)
     assert partial.any(axis=1).all()  # every row crosses the outline through in-between values...
     assert partial.sum(axis=1).max() <= 8  # ...over a few pixels each side, not a blur
+
+
+def test_a_hole_in_the_silhouette_gets_no_ease():
+    # An arm bent to the hip frames a hole of backdrop against the torso. Grown by the
+    # ease from all round, the hole closed, and a boxy sleeve hung over it as a flap
+    # (07966 in the FILA tee). The outline round the person keeps its ease.
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    _, a = _stick_person(False)
+    mask = a.mask.copy()
+    mask[420:436, 292:308] = 0  # 16 px across: the ease from either side would meet
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin, shading=a.shading)
+    assert a.near_edge[426:430, 298:302].max() == 0
+    assert a.near_edge[400, 396:400].min() == 255  # a few pixels past the torso's outer edge
+
+
+def _with_old_sleeve_to(x1: int) -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """``_sleeved_arm`` with the old navy sleeve reaching out to column ``x1``."""
+    img, a = _sleeved_arm()
+    sleeve = np.zeros(a.shape, bool)
+    sleeve[235:330, 345:x1] = True
+    img = img.copy()
+    img[sleeve & ~a.skin] = (35, 40, 70)
+    mask = np.maximum(a.mask, sleeve.astype(np.float32))
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=mask, shape=a.shape, skin=a.skin, shading=a.shading)
+    return img, dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+
+
+def test_a_thin_rim_of_the_old_sleeve_beside_the_new_one_is_covered():
+    # The new shoulder and sleeve lines sit a little inside the silhouette's; the old
+    # top left in the rim between was painted as skin, a brown line along the shoulder
+    # (07966 in the FILA tee). A rim that thin is the new garment's.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+
+    img, a = _with_old_sleeve_to(431)
+    tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    edge = int(np.flatnonzero(found["garment_mask"][290, :440]).max())
+    assert edge >= 428, edge  # the sleeve reaches the old one's outline
+    assert np.linalg.norm(out[290, 420:428].astype(np.float32) - (20, 170, 60), axis=1).max() < 60
+    # a sleeveless top takes the old sleeve off instead
+    top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    assert not found["garment_mask"][290, 400:431].any()

@@ -55,6 +55,7 @@ class Settings:
 
 
 SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off the skin at its edge
+RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
 
 EFFORT = {
     Effort.FAST: Settings(garment_side=400, grid=24, shading=0.0, cubic=False, feather=0.0),
@@ -120,6 +121,7 @@ def render(
 
     colour: np.ndarray = np.zeros((y1 - y0, x1 - x0, 3), np.float32)  # straight (not premultiplied) colour
     alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
+    sleeves = np.zeros((y1 - y0, x1 - x0), np.uint8)  # where a sleeve is fabric
     for piece in pieces:  # the torso first, limbs over it
         bx0, by0, bx1, by1 = piece.box
         sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
@@ -129,6 +131,8 @@ def render(
         # of it; blendLinear divides by the sum of the weights, as straight colour needs
         colour[sub] = cv2.blendLinear(np.ascontiguousarray(piece.rgba[..., :3]), colour[sub], a, under)
         alpha[sub] = a + under
+        if piece.is_limb:
+            sleeves[sub] |= (a >= 0.5).view(np.uint8)
 
     solid = (alpha >= 0.5).astype(np.uint8)
     # Body left uncovered inside the garment is closed too: narrow slits (where torso
@@ -145,6 +149,15 @@ def render(
         & np.maximum.accumulate(solid[::-1], axis=0)[::-1].astype(bool)
     )
     gaps = (sleeved | ((slits | between) & torso_keep & analysis.binary[window])) & (solid == 0)
+    # The old top's thin rim beside the new one (see ``_rim``). Only under a sleeved
+    # garment: a sleeveless one takes the old shoulders and sleeves off. Down the arms
+    # only a sleeve's rim, and only before its end: the torso's rim there was an old
+    # long sleeve beside it, and past the cuff a tab of the old sleeve.
+    if strip is not None and sleeves.any():
+        zone = analysis.sleeve_zone[window]
+        reaching = np.where(zone, sleeves, solid)
+        rim = _rim(reaching, strip[window], analysis.binary[window], body.shoulder_width)
+        gaps |= rim & torso_keep & (sleeved | ~zone)
     if gaps.any():
         colour, alpha = _close(colour, alpha, gaps)
 
@@ -201,16 +214,13 @@ def _sleeved(
     body_px = analysis.binary[window] & ~analysis.hands[window] & ~analysis.head[window]
     sleeved = np.zeros(body_px.shape, bool)
     for piece in pieces:
-        if piece.side is None:
+        if piece.side is None or piece.cuff is None:
             continue
         chain = np.array([body.shoulder[piece.side], body.elbow[piece.side], body.wrist[piece.side]]) - offset
-        bx0, by0, _, _ = piece.box
-        ys, xs = np.nonzero(piece.rgba[..., 3] > 0.5)
-        if len(xs) < 16:
-            continue
-        # every fourth pixel is plenty for where the sleeve ends
-        sample = np.stack([xs[::4] + bx0 - x0, ys[::4] + by0 - y0], 1).astype(np.float64)
-        reach = float(np.percentile(nearest_on_chain(sample, chain)[1], 98))
+        # where the sleeve ends down the arm: its end's middle, not its farthest pixel
+        # (a wide sleeve on an arm bent sharply at the elbow reaches the forearm beside
+        # the elbow, and the forearm was taken as sleeved as far down)
+        reach = float(nearest_on_chain(piece.cuff[None] - offset, chain)[1][0])
         arm = np.zeros(body_px.shape, np.uint8)
         for (a, b), radius in zip(zip(chain[:-1], chain[1:]), (0.17 * sw, 0.14 * sw)):
             cv2.line(arm, tuple(int(v) for v in a), tuple(int(v) for v in b), (1,), max(int(2 * radius), 1))
@@ -224,6 +234,19 @@ def _sleeved(
         h, w = on_arm.shape
         sleeved |= on_arm & before.repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
     return sleeved
+
+
+def _rim(solid: np.ndarray, old: np.ndarray, person: np.ndarray, sw: float) -> np.ndarray:
+    """The old garment left in a thin rim between the new one's outline (``solid``) and
+    the silhouette's: the new shoulder line is set a little inside the outline, and the old
+    top above it, painted as skin, drew a brown line along the shoulder (07966). Within
+    a hem's width of both, it is the new garment's; a wider band is a garment narrower
+    than the old one, and is taken off."""
+    side = 2 * max(int(RIM * sw), 1) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    near_garment = cv2.dilate(solid, disc) > 0
+    near_outline = cv2.erode(person.view(np.uint8), disc) == 0  # the frame's edge is no outline
+    return near_garment & near_outline & old & person
 
 
 def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -331,6 +331,7 @@ class Piece:
     box: tuple[int, int, int, int]
     is_limb: bool
     side: str | None = None  # a sleeve's side ('a' image-left, 'b' image-right)
+    cuff: np.ndarray | None = None  # a sleeve's: where the middle of its end lands on the body
 
 
 def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -449,6 +450,7 @@ def fit_garment(
 
         made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True, side=side)
         if made is not None:
+            made.cuff = forward(limb.end[None].astype(np.float64))[0]
             pieces.append(made)
     return pieces
 
