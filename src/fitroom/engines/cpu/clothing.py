@@ -25,8 +25,10 @@ the garment sits, and the same seed gives the same pixels.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -54,6 +56,7 @@ class Settings:
     feather: float
 
 
+T = TypeVar("T")
 SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off the skin at its edge
 RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
 
@@ -242,10 +245,10 @@ def _rim(solid: np.ndarray, old: np.ndarray, person: np.ndarray, sw: float) -> n
     top above it, painted as skin, drew a brown line along the shoulder (07966). Within
     a hem's width of both, it is the new garment's; a wider band is a garment narrower
     than the old one, and is taken off."""
-    side = 2 * max(int(RIM * sw), 1) + 1
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
-    near_garment = cv2.dilate(solid, disc) > 0
-    near_outline = cv2.erode(person.view(np.uint8), disc) == 0  # the frame's edge is no outline
+    reach = max(RIM * sw, 1.0)
+    # distances rather than a dilation and an erosion by a disc that wide (a tenth of the cost)
+    near_garment = cv2.distanceTransform(1 - solid, cv2.DIST_L2, 3) <= reach
+    near_outline = cv2.distanceTransform(person.view(np.uint8), cv2.DIST_L2, 3) <= reach
     return near_garment & near_outline & old & person
 
 
@@ -462,6 +465,18 @@ def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
     return x0, y0, x0 + int(width), y0 + int(height)
 
 
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu-clothing-garment")
+
+
+def _timed(timings: dict[str, float], name: str, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``work(*args, **kwargs)``, its wall time in milliseconds put in ``timings[name]``."""
+    start = time.perf_counter()
+    try:
+        return work(*args, **kwargs)
+    finally:
+        timings[name] = (time.perf_counter() - start) * 1000
+
+
 @register(default=True)
 class CpuClothingEngine(Engine):
     name = "cpu-clothing"
@@ -476,15 +491,14 @@ class CpuClothingEngine(Engine):
             raise InvalidParameter("a clothing try-on needs a person and a garment image")
         options = request.options
         timings: dict[str, float] = {}
-        start = time.perf_counter()
-        person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
         settings = EFFORT[options.effort]
-        analysis, cached = persons.analyze(person_rgb, shading=settings.shading > 0)
-        timings["person"] = (time.perf_counter() - start) * 1000
-
-        start = time.perf_counter()
-        g = _garment(request, settings)
-        timings["garment"] = (time.perf_counter() - start) * 1000
+        # The garment's cut-out is found on the second core while the person is analysed:
+        # the two are independent, and together they are most of a cold try-on. A bad
+        # person photo is still reported first (its error is raised before the garment's).
+        garment = _pool.submit(_timed, timings, "garment", _garment, request, settings)
+        person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
+        analysis, cached = _timed(timings, "person", persons.analyze, person_rgb, shading=settings.shading > 0)
+        g = garment.result()
         _check_visible(analysis, g.region)
 
         start = time.perf_counter()

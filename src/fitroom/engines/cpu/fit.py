@@ -420,10 +420,21 @@ def fit_garment(
         return {side: weight(v) for side, (_, weight) in sleeves.items()}  # type: ignore[operator]
 
     def forward(v: np.ndarray) -> np.ndarray:
-        out = torso(v)
-        for side, w in sleeve_weights(v).items():
+        weights = sleeve_weights(v)
+        # Each map only where it has weight (the spline where no sleeve wholly takes
+        # over, a sleeve's bone where it has any): the same blend, at a third of the cost.
+        torso_counts = np.ones(len(v), bool)
+        for w in weights.values():
+            torso_counts &= w < 1
+        out = np.zeros((len(v), 2))
+        if torso_counts.any():
+            out[torso_counts] = torso(v[torso_counts])
+        for side, w in weights.items():
+            on = w > 0
+            if not on.any():
+                continue
             bone = sleeves[side][0]
-            out = out * (1 - w[:, None]) + bone(v) * w[:, None]  # type: ignore[operator]
+            out[on] = out[on] * (1 - w[on, None]) + bone(v[on]) * w[on, None]  # type: ignore[operator]
         return out
 
     def mostly_torso(v: np.ndarray) -> np.ndarray:

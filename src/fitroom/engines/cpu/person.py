@@ -48,7 +48,10 @@ _STEEPER = np.clip((np.arange(256) - 64) * 2, 0, 255).astype(np.uint8)
 
 _model = None
 _face_model = None
-_model_lock = threading.Lock()
+# One lock per model: a graph is not re-entrant, but the two may run at once (a
+# garment photo's faces are looked for while the person's pose is found).
+_pose_lock = threading.Lock()
+_face_lock = threading.Lock()
 _cache: ContentCache[PersonAnalysis] = ContentCache(CACHE_SIZE)
 
 
@@ -427,7 +430,7 @@ def shading_map(rgb: np.ndarray, shoulder_width: float) -> np.ndarray:
 def _pose_model():
     """MediaPipe Pose, loaded once per process on first use (importing it is slow)."""
     global _model
-    with _model_lock:
+    with _pose_lock:
         if _model is None:
             import mediapipe as mp
 
@@ -442,7 +445,7 @@ def _pose_model():
 
 def _face_detector():
     global _face_model
-    with _model_lock:
+    with _face_lock:
         if _face_model is None:
             import mediapipe as mp
 
@@ -454,7 +457,7 @@ def face_boxes(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
     """Faces as (x, y, w, h) in pixels; a second opinion where pose alone can be fooled by
     a print on a tee."""
     model = _face_detector()
-    with _model_lock:
+    with _face_lock:
         result = model.process(np.ascontiguousarray(rgb[..., :3]))
     h, w = rgb.shape[:2]
     boxes = []
@@ -473,7 +476,7 @@ def warm_up() -> None:
 def detect(rgb: np.ndarray) -> PersonAnalysis | None:
     """Run the model; ``None`` when no person is in the photo."""
     model = _pose_model()
-    with _model_lock:  # the graph is not re-entrant
+    with _pose_lock:  # the graph is not re-entrant
         result = model.process(np.ascontiguousarray(rgb[..., :3]))
     if result.pose_landmarks is None or result.segmentation_mask is None:
         return None
