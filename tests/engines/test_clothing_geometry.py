@@ -110,6 +110,23 @@ def test_face_and_background_are_unchanged(engine, astronaut):
     assert changed[distance > 0].mean() < 0.05
 
 
+def _drawn(lm: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The drawn person's silhouette (head, torso, arms 40 px thick along the arm
+    landmarks) and its arms alone, uint8 masks."""
+    silhouette = np.zeros(shape, np.uint8)
+    cv2.circle(silhouette, (300, 150), 55, 1, -1)
+    cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
+    arms = np.zeros(shape, np.uint8)
+    for a, b in (
+        (persons.R_SHOULDER, persons.R_ELBOW),
+        (persons.R_ELBOW, persons.R_WRIST),
+        (persons.L_SHOULDER, persons.L_ELBOW),
+        (persons.L_ELBOW, persons.L_WRIST),
+    ):
+        cv2.line(arms, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
+    return silhouette | arms, arms
+
+
 def _stick_person(raised: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
     """A drawn person (head, torso, arms) with landmarks set by hand; the right arm of
     the image is raised above the shoulder when ``raised``."""
@@ -132,18 +149,7 @@ def _stick_person(raised: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
         lm[i, :2] = lm[persons.L_WRIST, :2] + (lm[persons.L_WRIST, :2] - lm[persons.L_ELBOW, :2]) * 0.15
     for i in (persons.R_INDEX, persons.R_PINKY):
         lm[i, :2] = lm[persons.R_WRIST, :2] + (lm[persons.R_WRIST, :2] - lm[persons.R_ELBOW, :2]) * 0.15
-    silhouette = np.zeros((h, w), np.uint8)
-    cv2.circle(silhouette, (300, 150), 55, 1, -1)
-    cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
-    arms = np.zeros((h, w), np.uint8)
-    for a, b in (
-        (persons.R_SHOULDER, persons.R_ELBOW),
-        (persons.R_ELBOW, persons.R_WRIST),
-        (persons.L_SHOULDER, persons.L_ELBOW),
-        (persons.L_ELBOW, persons.L_WRIST),
-    ):
-        cv2.line(arms, tuple(int(v) for v in lm[a, :2]), tuple(int(v) for v in lm[b, :2]), 1, 40)
-    silhouette |= arms
+    silhouette, arms = _drawn(lm, (h, w))
     img[silhouette > 0] = (225, 180, 150)
     analysis = persons.PersonAnalysis(
         landmarks=lm,
@@ -517,6 +523,38 @@ def test_a_long_tops_hem_hangs_straight_over_a_seated_lap():
     assert cols.min() > 300 - 95 * 1.3 and cols.max() < 300 + 95 * 1.3, (cols.min(), cols.max())
 
 
+def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():
+    # Seated with the thighs level (seen end-on, or raised sideways as fashn_model's
+    # are), a long tee's length carried on down the torso's line covered the lap as a
+    # wedge, as wide as the thigh along the hips' row. It lies on the lap: from the
+    # front it ends about at the hips, about as wide as them.
+    img, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    lm[persons.R_WRIST, :2], lm[persons.L_WRIST, :2] = (130, 470), (470, 470)  # hands off the hips
+    for fingers, wrist, elbow in (
+        ((persons.R_INDEX, persons.R_PINKY), persons.R_WRIST, persons.R_ELBOW),
+        ((persons.L_INDEX, persons.L_PINKY), persons.L_WRIST, persons.L_ELBOW),
+    ):
+        lm[list(fingers), :2] = lm[wrist, :2] + (lm[wrist, :2] - lm[elbow, :2]) * 0.15
+    lm[persons.R_KNEE, :2], lm[persons.L_KNEE, :2] = (90, 535), (510, 535)
+    lm[persons.R_ANKLE, :2], lm[persons.L_ANKLE, :2] = (80, 790), (520, 790)
+    silhouette, arms = _drawn(lm, a.shape)
+    for hip, knee in ((persons.R_HIP, persons.R_KNEE), (persons.L_HIP, persons.L_KNEE)):
+        cv2.line(silhouette, tuple(int(v) for v in lm[hip, :2]), tuple(int(v) for v in lm[knee, :2]), 1, 70)
+    img = np.full_like(img, 200)
+    img[silhouette > 0] = (225, 180, 150)
+    seated = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=arms > 0, shading=a.shading
+    )
+    tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, seated, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    garment = found["garment_mask"]
+    hem = int(np.flatnonzero(garment[:, 295:306].any(axis=1)).max())
+    assert 500 < hem < 550, hem  # about at the hips (row 520), not down the lap
+    cols = np.flatnonzero(garment[hem - 5])
+    assert cols.min() > 150 and cols.max() < 450, (cols.min(), cols.max())  # not out along the thighs
+
+
 def draw_flared_dress(colour: tuple[int, int, int] = GREEN) -> np.ndarray:
     """A sleeveless dress laid flat: a straight bodice as wide as a chest, and a skirt
     flaring from its waist seam to twice that at the hem."""
@@ -608,18 +646,7 @@ def test_a_short_sleeve_on_an_arm_bent_to_the_hip_leaves_the_forearm_bare():
     lm[persons.L_ELBOW, :2], lm[persons.L_WRIST, :2] = (445, 335), (380, 450)
     for i in (persons.L_INDEX, persons.L_PINKY):
         lm[i, :2] = (370, 465)
-    silhouette = np.zeros(a.shape, np.uint8)
-    cv2.circle(silhouette, (300, 150), 55, 1, -1)
-    cv2.rectangle(silhouette, (205, 235), (395, 560), 1, -1)
-    arms = np.zeros(a.shape, np.uint8)
-    for start, end in (
-        (persons.R_SHOULDER, persons.R_ELBOW),
-        (persons.R_ELBOW, persons.R_WRIST),
-        (persons.L_SHOULDER, persons.L_ELBOW),
-        (persons.L_ELBOW, persons.L_WRIST),
-    ):
-        cv2.line(arms, tuple(int(v) for v in lm[start, :2]), tuple(int(v) for v in lm[end, :2]), 1, 40)
-    silhouette |= arms
+    silhouette, arms = _drawn(lm, a.shape)
     img = np.full_like(img, 200)
     img[silhouette > 0] = (225, 180, 150)
     a = persons.PersonAnalysis(

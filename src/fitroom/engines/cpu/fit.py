@@ -40,6 +40,7 @@ TRAPEZIUS = 0.4  # where the shoulder line is pinned near the neck: share of the
 ROWS = 6  # spline control rows between a top's armpits and its hem
 OVERLAP = 0.03  # of the shoulder width: how far a new waistband reaches over the old top's hem
 ARMHOLE_RAMP = (0.5, 1.5)  # down a sleeve from its root, per armhole height: where its blend with the torso ends
+THIGH_STANDING = 0.8  # a thigh this near the body's line (the cosine of their angle) is a standing one's
 LEG_REACH = 0.3  # of the shoulder width: the furthest a leg's outline lies from its bone (a wide trouser leg)
 LEGS_SETTLE = 0.5  # of the shoulder width: how far below the hips a skirt's middle moves onto the legs' middle
 
@@ -253,7 +254,13 @@ def _upper_controls(
         thigh = float(np.dot(knees - hips, down))
         hem_drop = float(np.clip(hem_drop * fit.length, torso + 0.85 * thigh, torso + 1.9 * thigh))
     else:
-        hem_drop = float(np.clip(hem_drop, torso * 0.9, torso * 1.3)) * fit.length
+        # A long top reaches the upper thighs standing. Seated, the thighs come forward
+        # and are seen end-on: the hem lies on the lap, and from the front it ends about
+        # at the hips; carried on down the torso's line it covered the lap as a wedge
+        # (fashn_model in 03032).
+        standing = min(min(_thigh_down(body, side) for side in ("a", "b")) / THIGH_STANDING, 1.0)
+        longest = 1.0 + 0.3 * standing
+        hem_drop = float(np.clip(hem_drop, torso * 0.9, torso * longest)) * fit.length
     stretch = hem_drop / max(float(pts["hem"][1]) - g_top, 1.0)
 
     def place(gy: float, offset: float) -> np.ndarray:
@@ -302,8 +309,12 @@ def _upper_controls(
             if g.region is not Region.FULL:
                 # A top's hem reaching past the hips hangs straight down from them:
                 # seated, the thighs spread out under it, and followed they spread it
-                # over the lap like a skirt. It is as wide as the hips, or as it lies flat.
-                half = min(half, max(flat, (body.half_width(hips_y) or 0.0) * fit.ease))
+                # over the lap like a skirt. It is as wide as the hips, or as it lies flat;
+                # the hips' row no wider than a wide trouser leg past the hip joints (it
+                # runs along a thigh raised sideways, seated).
+                joints = abs(float(body.hip["a"][0] - body.hip["b"][0])) / 2 + LEG_REACH * sw
+                hips = min(body.half_width(hips_y) or 0.0, joints)
+                half = min(half, max(flat, hips * fit.ease))
         else:
             half = _width(body, float(centre[1]), half, fit)
         for side, sign, gx in (("a", -1, gl), ("b", 1, gr)):
@@ -464,6 +475,13 @@ def fit_garment(
             made.cuff = forward(limb.end[None].astype(np.float64))[0]
             pieces.append(made)
     return pieces
+
+
+def _thigh_down(body: Body, side: str) -> float:
+    """1 for a thigh straight down the body (standing), 0 for one level with the hip or
+    raised (seated)."""
+    thigh = body.knee[side] - body.hip[side]
+    return float(np.clip(np.dot(thigh, body.down) / max(float(np.linalg.norm(thigh)), 1e-6), 0.0, 1.0))
 
 
 def _hanging(body: Body, side: str) -> float:
