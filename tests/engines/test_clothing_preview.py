@@ -491,7 +491,7 @@ def test_a_tucked_tops_sides_the_cut_gave_the_bottom_are_the_top():
     found = wardrobes._Top(
         full=top, small=top, clothing=top | bottom, person=top | bottom, scale=1.0, image=rgb, lab=wardrobes._lab(rgb)
     )
-    moved = wardrobes._top_coloured(rgb, found, bottom, (40, 70))
+    moved = wardrobes._top_coloured(rgb, found, bottom, (40, 70), shoulder_width=100.0)
     assert moved[40:55, :15].all() and moved.sum() == 15 * 15
 
 
@@ -643,3 +643,17 @@ def test_a_thin_rim_of_the_old_sleeve_beside_the_new_one_is_covered():
     top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
     assert not found["garment_mask"][290, 400:431].any()
+
+
+def test_the_white_stripes_of_a_printed_skirt_are_not_the_white_top_above_it():
+    # 02849: a white top over a zebra skirt. The skirt's white stripes are nearer the
+    # top's colour than the skirt's median grey, so below the waist they were taken
+    # for the sides of a tucked-in top, and repainted as the skirt's column colours:
+    # vertical streaks under every new top. Only a patch mostly of the top's colour is.
+    img, a, torso, rows = _dressed((235, 235, 235), (20, 20, 20), hem=470)
+    cols = np.arange(a.shape[1])[None, :]
+    stripes = torso & (rows >= 470) & (((cols + rows) // 7) % 2 == 0)
+    img[stripes] = (240, 240, 240)
+    wardrobe = wardrobes.analyse(img, a)
+    skirt = torso & (rows >= 520)  # below the waist line, well into the skirt
+    assert (wardrobe.top & skirt).sum() < 0.05 * (stripes & skirt).sum()

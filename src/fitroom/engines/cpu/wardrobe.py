@@ -41,6 +41,7 @@ WORK_HEIGHT = 256  # colour fields, the background fill and the cut's seeds work
 GRABCUT_HEIGHT = 112  # and GrabCut itself no taller than this (its cost grows fast with pixels)
 GRABCUT_ITERATIONS = 1
 DIFFERENT_GARMENT = 18.0  # CIELAB distance between torso and thighs that says "a separate bottom"
+PATCH_SHARE = 0.75  # of the bottom round a pixel of the top's colour: what makes it a patch, not a print's stripe
 SLEEVE_COLOUR = 20.0  # CIELAB distance (lightness at half weight) within which an arm's cover is the top's sleeve
 STRAP_COLOUR = 35.0  # CIELAB distance from the top's colour of a strap's pixels (thin, so blended with skin)
 EDGE_REACH = 0.035  # of the shoulder width: how far the cut's edge is set again at full size
@@ -619,7 +620,8 @@ def analyse(rgb: np.ndarray, a: persons.PersonAnalysis) -> Wardrobe:
     feet = rows > ankles_y - 0.12 * max(ankles_y - knees_y, 1.0)  # shoes and socks stay
     bottom = full_clothing & ~top & (rows > waist_y) & ~feet & ~_arms(a, 1.0, (h, w))
     hips_y = float(a.landmarks[[persons.L_HIP, persons.R_HIP], 1].mean())
-    tucked = _top_coloured(rgb, found, bottom, (int(waist_y), int(hips_y + 0.25 * (knees_y - hips_y))))
+    below_waist = (int(waist_y), int(hips_y + 0.25 * (knees_y - hips_y)))
+    tucked = _top_coloured(rgb, found, bottom, below_waist, a.shoulder_width)
     top, bottom = top | tucked, bottom & ~tucked
     worn = [found.small, found.clothing & ~found.small]
     skin, smooth = _skin_layer(rgb, small, a, scale, body_parts(a, scale), worn)
@@ -654,12 +656,16 @@ def _body_under_clothes(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndar
     return body & _silhouette(a, body.shape)
 
 
-def _top_coloured(rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[int, int]) -> np.ndarray:
+def _top_coloured(
+    rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[int, int], shoulder_width: float
+) -> np.ndarray:
     """What the bottom took between ``rows`` (from, to) that is the top's colour, not
     the bottom's: the cut gives the sides of a top tucked into jeans to the bottom below
     the waist line, and a new bottom then had them painted as skin beside the top
     (model_5). Only where top and bottom are of different colours, each colour the
-    median at the working size."""
+    median at the working size, and only patches mostly of the top's colour: a print of
+    both (the white stripes of 02849's zebra skirt under a white top) is the bottom's,
+    and taken for the top its stripes were repainted as streaks."""
     out = np.zeros(bottom.shape, bool)
     y0, y1 = max(rows[0], 0), max(rows[1], 0)
     ys, xs = np.nonzero(bottom[y0:y1])
@@ -674,7 +680,11 @@ def _top_coloured(rgb: np.ndarray, found: _Top, bottom: np.ndarray, rows: tuple[
     to_top, to_bottom = ((here - top_colour) ** 2).sum(axis=1), ((here - bottom_colour) ** 2).sum(axis=1)
     moved = (to_top < SLEEVE_COLOUR**2) & (to_top < to_bottom)
     out[ys[moved], xs[moved]] = True
-    return out
+    side = max(int(0.06 * shoulder_width) | 1, 3)
+    top_near = cv2.blur(out.view(np.uint8).astype(np.float32), (side, side))
+    bottom_near = cv2.blur(bottom.view(np.uint8).astype(np.float32), (side, side))
+    core = (out & (top_near > PATCH_SHARE * bottom_near)).view(np.uint8)
+    return out & (cv2.dilate(core, np.ones((side, side), np.uint8)) > 0)  # the patch to its edge
 
 
 def _straps(rgb: np.ndarray, a: persons.PersonAnalysis, top: np.ndarray, colour: np.ndarray) -> np.ndarray:
