@@ -477,17 +477,22 @@ def fit_garment(
     return pieces
 
 
+def _downward(body: Body, start: np.ndarray, end: np.ndarray) -> float:
+    """1 for a bone from ``start`` to ``end`` straight down the body, 0 for one held
+    level or raised: the cosine of its angle to the body's line, clipped at 0."""
+    bone = end - start
+    return float(np.clip(np.dot(bone, body.down) / max(float(np.linalg.norm(bone)), 1e-6), 0.0, 1.0))
+
+
 def _thigh_down(body: Body, side: str) -> float:
     """1 for a thigh straight down the body (standing), 0 for one level with the hip or
     raised (seated)."""
-    thigh = body.knee[side] - body.hip[side]
-    return float(np.clip(np.dot(thigh, body.down) / max(float(np.linalg.norm(thigh)), 1e-6), 0.0, 1.0))
+    return _downward(body, body.hip[side], body.knee[side])
 
 
 def _hanging(body: Body, side: str) -> float:
     """1 for an upper arm hanging straight down, 0 for one held out level or raised."""
-    arm = body.elbow[side] - body.shoulder[side]
-    return float(np.clip(np.dot(arm, body.down) / max(float(np.linalg.norm(arm)), 1e-6), 0.0, 1.0))
+    return _downward(body, body.shoulder[side], body.elbow[side])
 
 
 def _membership(limb: garments.Limb, hanging: float, garment: np.ndarray, vertex_step: int):
