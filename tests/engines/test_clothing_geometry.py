@@ -523,11 +523,9 @@ def test_a_long_tops_hem_hangs_straight_over_a_seated_lap():
     assert cols.min() > 300 - 95 * 1.3 and cols.max() < 300 + 95 * 1.3, (cols.min(), cols.max())
 
 
-def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():
-    # Seated with the thighs level (seen end-on, or raised sideways as fashn_model's
-    # are), a long tee's length carried on down the torso's line covered the lap as a
-    # wedge, as wide as the thigh along the hips' row. It lies on the lap: from the
-    # front it ends about at the hips, about as wide as them.
+def seated_person() -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """The drawn person seated with both thighs level (knees out to the sides at the
+    hips' height, 70 px thick), hands off the hips; its arms are its bare skin."""
     img, a = _stick_person(False)
     lm = a.landmarks.copy()
     lm[persons.R_WRIST, :2], lm[persons.L_WRIST, :2] = (130, 470), (470, 470)  # hands off the hips
@@ -546,6 +544,15 @@ def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():
     seated = persons.PersonAnalysis(
         landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=arms > 0, shading=a.shading
     )
+    return img, seated
+
+
+def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():
+    # Seated with the thighs level (seen end-on, or raised sideways as fashn_model's
+    # are), a long tee's length carried on down the torso's line covered the lap as a
+    # wedge, as wide as the thigh along the hips' row. It lies on the lap: from the
+    # front it ends about at the hips, about as wide as them.
+    img, seated = seated_person()
     tee = garments.extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     out, _, found = render(img, seated, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
     garment = found["garment_mask"]

@@ -657,3 +657,23 @@ def test_the_white_stripes_of_a_printed_skirt_are_not_the_white_top_above_it():
     wardrobe = wardrobes.analyse(img, a)
     skirt = torso & (rows >= 520)  # below the waist line, well into the skirt
     assert (wardrobe.top & skirt).sum() < 0.05 * (stripes & skirt).sum()
+
+
+def test_the_trousers_on_a_seated_lap_are_not_old_garment_showing():
+    # The flag counted all clothing in a top's zone (shoulders to just below the hips)
+    # that the try-on left as it was: seated, the lap's trousers are in that zone, and
+    # under any top that ends at the hips (fashn_model) they read as the old top showing.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import seated_person
+
+    img, a = seated_person()
+    rows = np.arange(a.shape[0])[:, None]
+    clothed = a.binary & ~a.skin & ~a.head
+    img[clothed & (rows < 480)] = (235, 235, 235)  # a white top...
+    img[clothed & (rows >= 480)] = (40, 60, 160)  # ...over blue trousers, on the lap too
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    _, _, found = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    assert found["old_garment_visible"] is False, found["old_garment_visible_share"]

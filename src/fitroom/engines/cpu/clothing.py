@@ -406,7 +406,9 @@ def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) 
 
 def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndarray, body: Body) -> dict[str, Any]:
     """How much of what the person wore in the garment's zone is still visible: clothing
-    (not skin, not head) on the arms and torso for tops, on the legs for bottoms."""
+    (not skin, not head) on the arms and torso for tops, on the legs for bottoms. A top
+    does not replace the old bottom: trousers in a top's zone (the waistband under a
+    cropped top, the lap of a seated person) are not counted."""
     h, _ = analysis.shape
     rows = np.arange(h)[:, None]
     hips_y = (body.hip["a"][1] + body.hip["b"][1]) / 2
@@ -418,6 +420,8 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
         zone = (rows > shoulders_y) & (rows < hips_y + 0.2 * (knees_y - hips_y))
     assert analysis.skin is not None  # analyze() always maps the skin
     clothing = analysis.binary & ~analysis.skin & ~analysis.head & ~analysis.hands & zone
+    if region in (Region.UPPER, Region.OUTERWEAR) and analysis.wardrobe is not None:
+        clothing &= ~analysis.wardrobe.bottom
     total = int(clothing.sum())
     share = float((clothing & ~mask).sum() / total) if total else 0.0
     return {"old_garment_visible": share > 0.08, "old_garment_visible_share": round(share, 3)}
