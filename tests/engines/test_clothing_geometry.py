@@ -33,13 +33,13 @@ def draw_tee(colour: tuple[int, int, int] = GREEN, size: tuple[int, int] = (600,
     return img
 
 
-def draw_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
+def draw_trousers(colour: tuple[int, int, int] = (40, 60, 160), hem_inset: int = 0) -> np.ndarray:
+    """Trousers laid flat, each leg 85 px wide at the hem, or ``hem_inset`` px less
+    (their outer seams moved in: 30 makes skinny trousers, 84 px at the thigh, 55 at the hem)."""
     img = np.full((640, 400, 3), 255, np.uint8)
-    cv2.fillPoly(
-        img,
-        [np.array([[110, 60], [290, 60], [300, 600], [215, 600], [200, 230], [185, 600], [100, 600]], np.int32)],
-        colour,
-    )
+    left, right = 100 + hem_inset, 300 - hem_inset  # the hem's outer corners
+    outline = [[110, 60], [290, 60], [right, 600], [215, 600], [200, 230], [185, 600], [left, 600]]
+    cv2.fillPoly(img, [np.array(outline, np.int32)], colour)
     return img
 
 
@@ -205,24 +205,13 @@ def test_trouser_legs_follow_the_legs():
     assert not blue[:480].any()  # nothing above the waist
 
 
-def draw_slim_trousers(colour: tuple[int, int, int] = (40, 60, 160)) -> np.ndarray:
-    """Skinny trousers: each leg 84 px wide at the thigh, 55 at the hem."""
-    img = np.full((640, 400, 3), 255, np.uint8)
-    cv2.fillPoly(
-        img,
-        [np.array([[110, 60], [290, 60], [270, 600], [215, 600], [200, 230], [185, 600], [130, 600]], np.int32)],
-        colour,
-    )
-    return img
-
-
 def test_a_slim_trouser_leg_covers_the_wider_leg_it_goes_on():
     # Skinny trousers over wide old ones, or over a thigh seen end-on (fashn_model,
     # seated): each leg was the garment's own width scaled by the waist's, centred on
     # the bone, and the old trousers showed beside it. A leg is now at least as wide
     # as the silhouette's leg across its bone, and centred on it.
     trousers = garments.extract(
-        draw_slim_trousers(), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True
+        draw_trousers(hem_inset=30), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True
     )
     img, analysis = _stick_person(False)
     legs = analysis.mask.copy()
