@@ -212,6 +212,51 @@ def test_painted_skin_takes_its_colour_from_skin_not_from_a_skin_coloured_print(
         assert np.linalg.norm(painted - (225, 180, 150)) < 25, (y, x, painted)
 
 
+def test_a_skin_coloured_print_beside_a_sleeved_arm_is_not_an_arm_in_front():
+    # 01008: a long black sleeve hanging beside a leopard skirt. The arm's zone reaches
+    # over the skirt's side, whose tan counts as skin by colour, so it was taken for a
+    # bare arm in front of the new top, cut out of it, and showed as a leopard strip
+    # between the top and the arm. Bare arms are smooth skin; so are the pores and
+    # creases the coarse smoothness test leaves as pinholes in one.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    right_arm = a.skin & (np.arange(a.shape[1])[None, :] < 300)
+    img[a.skin & ~right_arm] = (30, 30, 35)  # a long black sleeve on the image's left arm...
+    crease = np.zeros(a.shape, bool)
+    crease[450:466, 205:219] = True  # ...a busy patch of creases on the bare right arm, over the torso
+    img[crease & (np.arange(a.shape[0])[:, None] % 4 < 2)] = (150, 110, 90)
+    rng = np.random.default_rng(3)
+    skirt = np.zeros(a.shape, bool)
+    skirt[440:560, 205:393] = True  # its side under the sleeve's zone: the arm is slim
+    skirt &= ~right_arm
+    img[skirt] = (205, 150, 85)  # ...and a tan skirt with black spots
+    for y in range(440, 560, 9):
+        for x in range(205, 393, 9):
+            dx, dy = rng.integers(-2, 3, size=2)
+            if not right_arm[y, x]:
+                cv2.circle(img, (x + int(dx), y + int(dy)), 3, (35, 25, 20), -1)
+    a = persons.PersonAnalysis(
+        landmarks=a.landmarks, mask=a.mask, shape=a.shape, skin=right_arm | skirt, shading=a.shading
+    )
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    assert not a.wardrobe.bare[crease].all()  # the test's pinhole
+    side = skirt & a.arms & ~right_arm.any(axis=0)[None, :]  # the print in the sleeved arm's zone
+    side[:445] = side[515:] = False  # down to the new top's hem
+    assert not a.in_front[side].any()
+    assert a.in_front[crease].all()
+    tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    _, _, found = render(img, a, tee, Fit(ease=1.05, length=1.1, flare=1.0), EFFORT[Effort.BALANCED])
+    reached = side & (np.arange(a.shape[1])[None, :] < 380)  # as far as the new top's side reaches
+    assert reached.sum() > 100
+    assert found["garment_mask"][reached].all()
+    assert not found["garment_mask"][crease].any()
+
+
 def test_the_fast_effort_skips_the_shading_map_and_a_later_effort_still_gets_it(engine):
     # The fast effort does not shade, so its person analysis is made (and cached)
     # without the shading map; a later balanced try-on of the same photo must come out

@@ -189,8 +189,18 @@ class PersonAnalysis:
 
     @cached_property
     def in_front(self) -> np.ndarray:
-        """Bare arms and hands: what stays in front of a garment's torso."""
-        skin = self.skin if self.skin is not None else np.zeros(self.shape, bool)
+        """Bare arms and hands: what stays in front of a garment's torso. Bare is the
+        wardrobe's smooth skin where it has been mapped: a skin-coloured print (a leopard
+        skirt beside a hanging arm) is no arm, and cut out of a new top it showed."""
+        if self.wardrobe is not None:
+            # closed over the pinholes the coarse smoothness test leaves in an arm (each
+            # cut a bar of the new garment across it, 051482), and out to the skin's own
+            # soft edge, which it leaves out
+            bare = cv2.morphologyEx(self.wardrobe.bare.view(np.uint8), cv2.MORPH_CLOSE, _PINHOLE)
+            bare = cv2.dilate(bare, np.ones((3, 3), np.uint8))
+            skin = (bare > 0) & self.skin if self.skin is not None else bare > 0
+        else:
+            skin = self.skin if self.skin is not None else np.zeros(self.shape, bool)
         return (self.arms & skin) | self.bare_hands
 
     @cached_property
@@ -311,6 +321,9 @@ class PersonAnalysis:
         x0 = int(left[-1] + 1) if left.size else 0
         x1 = int(cx + right[0]) if right.size else w
         return x0, x1
+
+
+_PINHOLE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
 
 
 @dataclass(frozen=True)
