@@ -471,6 +471,26 @@ def test_a_smooth_warp_is_inverted_exactly_between_its_vertices():
     assert error.max() < 0.05, error.max()  # garment pixels
 
 
+def test_a_warp_with_vertices_about_a_cell_apart_is_inverted_exactly_to_its_edge():
+    # The engine spaces vertices at least two garment pixels apart: on a garment scaled
+    # up ×1.8 (a balanced try-on) they land about a cell apart, most cells got one or
+    # none, each coordinate stayed where its vertex landed, and the empty cells were
+    # filled from inside: every hem and neckline came out with teeth.
+    from fitroom.engines.cpu.skinning import invert
+
+    gy, gx = np.mgrid[0:120:2.0, 0:120:2.0].reshape(2, -1)
+    garment = np.stack([gx, gy], 1).astype(np.float64)
+    turn = np.deg2rad(8.0)
+    matrix = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]]) * 1.8
+    body = garment @ matrix.T + np.array([40.0, 30.0])
+    mx, my = invert(body, garment, (0, 0, 300, 300), 4)
+    yy, xx = np.mgrid[0:300, 0:300].astype(np.float64)
+    truth = np.stack([xx - 40, yy - 30], -1) @ np.linalg.inv(matrix).T
+    inner = np.all((truth > 2) & (truth < 116), axis=-1)  # to within a vertex of the last row
+    error = np.hypot(mx - truth[..., 0], my - truth[..., 1])[inner]
+    assert error.max() < 0.05, error.max()  # garment pixels
+
+
 def test_no_fabric_is_drawn_past_the_outermost_vertices():
     # Vertices reach two rows past the cut-out. A cell beyond them got the fill's coarse
     # mean, a point well inside the garment, and drew fabric there: a detached sliver

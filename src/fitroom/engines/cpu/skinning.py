@@ -126,20 +126,34 @@ def invert(
     gh = (y1 - y0) // step + 2
     fx = (body_points[:, 0] - x0) / step
     fy = (body_points[:, 1] - y0) / step
-    inside = (fx >= 0) & (fy >= 0) & (fx < gw - 1) & (fy < gh - 1)
-    fx, fy, values = fx[inside], fy[inside], garment_points[inside]
-    # Each vertex goes to its nearest cell: with vertices about twice as dense as cells,
-    # every cell inside the garment gets some (a bilinear splat would smear the edge a
-    # cell outwards).
-    index = np.round(fy).astype(int) * gw + np.round(fx).astype(int)
+    # Each vertex is splatted into the four cells round it, bilinearly weighted, with
+    # its garment coordinate moved to each cell's centre by the map's local inverse.
+    # Left where it landed, a vertex sat up to half a cell off the centre, differently
+    # in each cell, and an edge cut through the cells read as a saw-tooth a cell long
+    # (a hem's, a neckline's teeth); splatted into its nearest cell alone, vertices
+    # about as far apart as cells left cells empty in a beat along an edge, and the
+    # fill there, taken from inside, notched it.
+    ia, ib, ic, id_ = _local_inverse(body_points, garment_points)
+    corners = []
+    for dx in (0, 1):
+        for dy in (0, 1):
+            cols, rows = np.floor(fx).astype(int) + dx, np.floor(fy).astype(int) + dy
+            share = (1 - np.abs(fx - cols)) * (1 - np.abs(fy - rows))
+            off_x, off_y = cols * step + x0 - body_points[:, 0], rows * step + y0 - body_points[:, 1]
+            values = garment_points + np.stack([ia * off_x + ib * off_y, ic * off_x + id_ * off_y], 1)
+            corners.append((rows * gw + cols, share, values, cols, rows))
+    index, share, values, cols, rows = (np.concatenate(part) for part in zip(*corners))
+    # what lands off the grid weighs nothing (cheaper than taking it out)
+    inside = (cols >= 0) & (rows >= 0) & (cols < gw) & (rows < gh)
+    index = np.where(inside, index, 0)
+    share = np.where(inside, share, 0.0)
     if on_top is not None:
-        rank, layer = on_top[0][inside], on_top[1]
+        rank, layer = np.where(inside, np.tile(on_top[0], 4), -np.inf), on_top[1]
         top = np.full(gh * gw, -np.inf)
         np.maximum.at(top, index, rank)
-        upper = rank >= top[index] - layer
-        index, values, fx, fy = index[upper], values[upper], fx[upper], fy[upper]
-    weight = np.bincount(index, None, gh * gw)
-    total = _at_centres(index, np.stack([fx, fy], axis=1), values, weight, gw) * weight[:, None]
+        share = np.where(rank >= top[index] - layer, share, 0.0)
+    weight = np.bincount(index, share, gh * gw)
+    total = np.stack([np.bincount(index, share * values[:, k], gh * gw) for k in range(2)], 1)
     weight_img = weight.reshape(gh, gw).astype(np.float32)
     total_img = total.reshape(gh, gw, 2).astype(np.float32)
     coarse = pull_push(total_img, weight_img)
@@ -168,33 +182,33 @@ def invert(
     return np.ascontiguousarray(full[..., 0]), np.ascontiguousarray(full[..., 1])
 
 
-def _at_centres(index: np.ndarray, placed: np.ndarray, values: np.ndarray, count: np.ndarray, gw: int) -> np.ndarray:
-    """Each cell's garment coordinate at its centre, from the vertices in it (``placed``
-    in cell units): their mean, moved by the local affine map fitted to them over the
-    distance from their mean position to the centre. The bare mean sits up to half a
-    cell off the centre, differently in each cell, and along an edge cut through the
-    cells that reads as a saw-tooth a cell long (a neckline's teeth). A cell with too
-    few vertices, or all in a line, keeps the mean."""
-    cells = len(count)
-    n = np.maximum(count, 1).astype(np.float64)
-
-    def mean(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(index, weights, cells) / n
-
-    px, py = placed[:, 0], placed[:, 1]
-    mx, my = mean(px), mean(py)
-    sxx, syy, sxy = mean(px * px) - mx * mx, mean(py * py) - my * my, mean(px * py) - mx * my
-    det = sxx * syy - sxy * sxy
-    fitted = (count >= 3) & (det > 1e-4)  # in cells: four vertices half a cell apart give 4e-3
-    safe = np.where(fitted, det, 1.0)
-    rows, cols = np.divmod(np.arange(cells), gw)
-    dx, dy = np.where(fitted, cols - mx, 0.0), np.where(fitted, rows - my, 0.0)
-    out = np.empty((cells, 2))
-    for k in range(2):
-        mv = mean(values[:, k])
-        bx, by = mean(px * values[:, k]) - mx * mv, mean(py * values[:, k]) - my * mv
-        out[:, k] = mv + ((syy * bx - sxy * by) * dx + (sxx * by - sxy * bx) * dy) / safe
-    return out
+def _local_inverse(placed: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per vertex, the inverse of the forward map's derivative there (garment pixels
+    per output pixel) as its four entries (row by row), from its neighbours on the
+    garment grid (garment points lie on a regular grid, see ``grid_vertices``); zeros
+    where a vertex lacks neighbours both ways or the map folds (its derivative turns
+    the garment over)."""
+    zeros = np.zeros(len(values))
+    steps = np.diff(np.unique(values[:, 0]))
+    if len(values) < 2 or not (steps > 1e-6).any():
+        return zeros, zeros, zeros, zeros
+    spacing = float(steps[steps > 1e-6].min())
+    cell = np.round((values - values.min(axis=0)) / spacing).astype(int)
+    lookup = np.full((int(cell[:, 1].max()) + 3, int(cell[:, 0].max()) + 3), -1)
+    own = np.arange(len(values))
+    lookup[cell[:, 1] + 1, cell[:, 0] + 1] = own
+    derivative = []
+    for dx, dy in ((1, 0), (0, 1)):
+        ahead = lookup[cell[:, 1] + 1 + dy, cell[:, 0] + 1 + dx]
+        behind = lookup[cell[:, 1] + 1 - dy, cell[:, 0] + 1 - dx]
+        hi, lo = np.where(ahead >= 0, ahead, own), np.where(behind >= 0, behind, own)
+        span = ((ahead >= 0).astype(np.float64) + (behind >= 0)) * spacing
+        derivative.append((placed[hi] - placed[lo]) / np.maximum(span, 1e-9)[:, None])
+    (a, c), (b, d) = derivative[0].T, derivative[1].T  # output per garment pixel, along garment x and y
+    det = a * d - b * c
+    size = np.abs(a) + np.abs(b) + np.abs(c) + np.abs(d)
+    scale = np.where(det > 1e-3 * size * size, 1.0 / np.where(det > 0, det, 1.0), 0.0)
+    return d * scale, -b * scale, -c * scale, a * scale
 
 
 def pull_push(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
