@@ -13,7 +13,7 @@ from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, render
+from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, _slits, render
 from fitroom.engines.cpu.fit import LEG_REACH, Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
@@ -346,6 +346,22 @@ def test_a_hand_in_a_pocket_is_in_front_but_the_pocket_is_not():
     hand_zone[480:] = False  # the tee's hem
     assert hand_zone.sum() > 300
     assert green[hand_zone].mean() > 0.95  # the pocket round it
+
+
+def test_a_slit_between_pieces_is_closed_but_a_wavy_outline_is_left_as_it_is():
+    # FILA's collar on model_7: the closing that shuts slits between torso and sleeve
+    # also filled the one-pixel dips of the warped neckline's outline, and the rim
+    # made opaque round each fill drew a row of teeth along the collar.
+    sw = 200.0
+    solid = np.zeros((120, 200), np.uint8)
+    xs = np.arange(200)
+    outline = (40 + 1.5 * np.sin(xs / 3.0)).astype(int)  # a neckline's edge, a pixel or two of wave
+    for x, y in zip(xs, outline):
+        solid[y:, x] = 1
+    solid[60:, 98:101] = 0  # a slit three pixels wide where two pieces meet
+    slits = _slits(solid, sw)
+    assert slits[70:110, 98:101].all()
+    assert not slits[:55].any()
 
 
 def test_a_gap_filled_in_the_fabric_leaves_no_pale_seam_beside_it():

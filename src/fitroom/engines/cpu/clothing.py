@@ -143,8 +143,7 @@ def render(
     # sleeve on the same row with fabric above and below (the torso's width is measured
     # without the arms, which can hide its edge). A neckline stays open (no fabric above
     # it), and so does the space between long sleeves below the hem (none below it).
-    side = max(int(0.06 * body.shoulder_width) | 1, 3)
-    slits = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    slits = _slits(solid, body.shoulder_width)
     between = (
         np.maximum.accumulate(solid, axis=1).astype(bool)
         & np.maximum.accumulate(solid[:, ::-1], axis=1)[:, ::-1].astype(bool)
@@ -237,6 +236,17 @@ def _sleeved(
         h, w = on_arm.shape
         sleeved |= on_arm & before.repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
     return sleeved
+
+
+def _slits(solid: np.ndarray, sw: float) -> np.ndarray:
+    """Narrow slits in the fabric (``solid``, uint8), where torso and sleeve pieces
+    meet at a slant: what a closing fills. It also fills the shallow dips of a wavy
+    outline (a neckline), right at its edge, and filled, with the rim round each made
+    opaque (see ``_close``), they drew teeth along FILA's collar: only what it fills a
+    little way inside its outline is a slit."""
+    side = max(int(0.06 * sw) | 1, 3)
+    closed = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    return (cv2.erode(closed, np.ones((5, 5), np.uint8)) > 0) & (solid == 0)
 
 
 def _rim(solid: np.ndarray, old: np.ndarray, person: np.ndarray, sw: float) -> np.ndarray:
