@@ -4,6 +4,8 @@ here, garments are drawn here; nothing is downloaded."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -665,6 +667,50 @@ def test_a_dress_hangs_round_the_legs_where_they_stand():
     cols = np.flatnonzero(garment[hem - 15])
     assert abs((cols.min() + cols.max()) / 2 - 360) < 20, (cols.min(), cols.max())  # centred on the legs
     assert cols.min() < 280 and cols.max() > 440  # and round both of them
+
+
+def _in_trousers(trousers: bool) -> tuple[np.ndarray, persons.PersonAnalysis]:
+    """The drawn person with straight legs (knees at row 650, ankles at 740) in a white
+    top, and in blue trousers down to the ankles, or bare-legged below a blue skirt
+    ending above the knees."""
+    from fitroom.engines.cpu import wardrobe as wardrobes
+
+    img, a = _stick_person(False)
+    lm = a.landmarks.copy()
+    for i, (x, y) in ((persons.R_KNEE, (250, 650)), (persons.L_KNEE, (350, 650))):
+        lm[i, :2] = (x, y)
+    for i, (x, y) in ((persons.R_ANKLE, (250, 740)), (persons.L_ANKLE, (350, 740))):
+        lm[i, :2] = (x, y)
+    silhouette = (a.mask > 0).astype(np.uint8)
+    for x in (250, 350):
+        cv2.line(silhouette, (x, 520), (x, 760), 1, 60)
+    rows = np.arange(a.shape[0])[:, None]
+    clothed = (silhouette > 0) & ~a.skin & ~a.head
+    img = img.copy()
+    img[silhouette > 0] = (225, 180, 150)
+    img[clothed & (rows < 470)] = (235, 235, 235)
+    bottom = clothed & (rows >= 470) & (rows < (750 if trousers else 620))
+    img[bottom] = (40, 60, 160)
+    skin = a.skin | (clothed & (rows >= 470) & ~bottom)
+    a = persons.PersonAnalysis(
+        landmarks=lm, mask=silhouette.astype(np.float32), shape=a.shape, skin=skin, shading=a.shading
+    )
+    return img, dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+
+
+def test_a_long_dress_covers_the_trouser_cuffs_it_would_leave_showing():
+    # 051482, 051918: a long dress ending a little above the ankles left a band of the
+    # old trousers above the shoes. It reaches past the ankles there; over bare legs it
+    # keeps its own length.
+    dress = garments.extract(draw_flared_dress(), region=Region.FULL, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    fit = Fit(ease=1.05, length=0.72, flare=1.0)
+    img, analysis = _in_trousers(False)
+    _, _, bare = render(img, analysis, dress, fit, EFFORT[Effort.BALANCED])
+    hem = int(np.flatnonzero(bare["garment_mask"][:, 240:361].any(axis=1)).max())
+    assert 690 < hem < 735, hem  # its own length: above the ankles, within a cuff of them
+    img, analysis = _in_trousers(True)
+    _, _, dressed = render(img, analysis, dress, fit, EFFORT[Effort.BALANCED])
+    assert dressed["garment_mask"][742, 235:266].all() and dressed["garment_mask"][742, 335:366].all()
 
 
 def test_a_short_sleeve_on_an_arm_bent_to_the_hip_leaves_the_forearm_bare():

@@ -42,6 +42,7 @@ OVERLAP = 0.03  # of the shoulder width: how far a new waistband reaches over th
 ARMHOLE_RAMP = (0.5, 1.5)  # down a sleeve from its root, per armhole height: where its blend with the torso ends
 THIGH_STANDING = 0.8  # a thigh this near the body's line (the cosine of their angle) is a standing one's
 LEG_REACH = 0.3  # of the shoulder width: the furthest a leg's outline lies from its bone (a wide trouser leg)
+CUFF = 0.35  # of the shin: the most of old trousers between a long dress's hem and the ankles that it covers
 LEGS_SETTLE = 0.5  # of the shoulder width: how far below the hips a skirt's middle moves onto the legs' middle
 
 
@@ -253,6 +254,7 @@ def _upper_controls(
         knees = (body.knee["a"] + body.knee["b"]) / 2
         thigh = float(np.dot(knees - hips, down))
         hem_drop = float(np.clip(hem_drop * fit.length, torso + 0.85 * thigh, torso + 1.9 * thigh))
+        hem_drop = max(hem_drop, _over_the_cuffs(body, seam, hem_drop))
     else:
         # A long top reaches the upper thighs standing. Seated, the thighs come forward
         # and are seen end-on: the hem lies on the lap, and from the front it ends about
@@ -325,6 +327,29 @@ def _upper_controls(
         garment_pts.append(np.array([g_cx, gy]))
     armholes = {side: corners[side] + (armpits[side] - corners[side]) * ARMHOLE_ROOT for side in ("a", "b")}
     return np.array(body_pts), np.array(garment_pts), scale, armholes
+
+
+def _over_the_cuffs(body: Body, seam: np.ndarray, hem_drop: float) -> float:
+    """How far down a long dress reaches (from the shoulder seam, along the body) to
+    cover the old trousers' cuffs: a dress ending a little above the ankles over long
+    trousers left a band of them above the shoes (051918, 051482), which reads as a
+    defect where a dress a little longer reads as its own length. It then reaches just
+    past the lower ankle. 0 where no trouser legs reach mid-shin, where the feet are out
+    of the photo, or where more than a cuff's worth (``CUFF``) of trousers shows:
+    trousers under a shorter dress stay, as worn."""
+    wardrobe = body.analysis.wardrobe
+    if wardrobe is None:
+        return 0.0
+    down = body.down
+    to_ankle = max(float(np.dot(body.ankle[side] - seam, down)) for side in ("a", "b"))
+    to_knees = float(np.dot((body.knee["a"] + body.knee["b"]) / 2 - seam, down))
+    if not 0 < to_ankle - hem_drop < CUFF * (to_ankle - to_knees):
+        return 0.0
+    h = wardrobe.bottom.shape[0]
+    mid_shin = int(seam[1] + (to_knees + to_ankle) / 2 * down[1])
+    if seam[1] + to_ankle * down[1] >= h or wardrobe.bottom[mid_shin].sum() < 0.1 * body.shoulder_width:
+        return 0.0  # the feet are out of the photo, or no trouser legs reach mid-shin
+    return to_ankle + 0.1 * (to_ankle - to_knees)  # a little past: a flared hem rises at its sides
 
 
 def _box(points: np.ndarray, margin: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
