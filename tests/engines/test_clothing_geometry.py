@@ -574,6 +574,38 @@ def seated_person() -> tuple[np.ndarray, persons.PersonAnalysis]:
     return img, seated
 
 
+def test_new_trousers_cover_the_seat_between_thighs_spread_seated():
+    # fashn_model seated, a thigh raised sideways: the trouser legs follow the thighs
+    # out to the knees, the pelvis piece ends at the crotch, and the old trousers' seat
+    # between them (body, fabric of the new pair on three sides) was painted as bare
+    # skin. It is the new trousers' fabric.
+    from fitroom.engines.cpu import wardrobe as wardrobes
+
+    img, a = seated_person()
+    silhouette = (a.mask > 0).astype(np.uint8)
+    for top, bottom in (((90, 535), (80, 790)), ((510, 535), (520, 790))):
+        cv2.line(silhouette, top, bottom, 1, 60)  # the shins, hanging from the knees
+    a = persons.PersonAnalysis(
+        landmarks=a.landmarks, mask=silhouette.astype(np.float32), shape=a.shape, skin=a.skin, shading=a.shading
+    )
+    img = np.full_like(img, 200)
+    img[silhouette > 0] = (225, 180, 150)
+    rows = np.arange(a.shape[0])[:, None]
+    clothed = a.binary & ~a.skin & ~a.head
+    img[clothed & (rows < 480)] = (235, 235, 235)  # a white top over blue trousers
+    img[clothed & (rows >= 480)] = (40, 60, 160)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    trousers = garments.extract(
+        draw_trousers((200, 40, 40)), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True
+    )
+    out, _, found = render(img, a, trousers, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    seat = a.wardrobe.bottom & a.wardrobe.body & (rows > 530) & (rows < 560)
+    seat[:, :230] = seat[:, 370:] = False  # between the thighs, below the crotch
+    assert seat.sum() > 500
+    assert found["garment_mask"][seat].mean() > 0.98
+    assert not is_garment_colour(out, (225, 180, 150), 30)[seat].any()  # no bare skin painted there
+
+
 def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():
     # Seated with the thighs level (seen end-on, or raised sideways as fashn_model's
     # are), a long tee's length carried on down the torso's line covered the lap as a

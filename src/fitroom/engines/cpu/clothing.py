@@ -144,13 +144,22 @@ def render(
     # without the arms, which can hide its edge). A neckline stays open (no fabric above
     # it), and so does the space between long sleeves below the hem (none below it).
     slits = _slits(solid, body.shoulder_width)
-    between = (
-        np.maximum.accumulate(solid, axis=1).astype(bool)
-        & np.maximum.accumulate(solid[:, ::-1], axis=1)[:, ::-1].astype(bool)
-        & np.maximum.accumulate(solid, axis=0).astype(bool)
-        & np.maximum.accumulate(solid[::-1], axis=0)[::-1].astype(bool)
-    )
+    sides = [
+        np.maximum.accumulate(solid, axis=1),
+        np.maximum.accumulate(solid[:, ::-1], axis=1)[:, ::-1],
+        np.maximum.accumulate(solid, axis=0),
+        np.maximum.accumulate(solid[::-1], axis=0)[::-1],
+    ]
+    between = (sides[0] & sides[1] & sides[2] & sides[3]).astype(bool)
     gaps = (sleeved | ((slits | between) & torso_keep & analysis.binary[window])) & (solid == 0)
+    if g.region is Region.LOWER and strip is not None and analysis.wardrobe is not None:
+        # The old bottom on the body that the new one's pieces leave open with fabric on
+        # three sides: seated, the seat under a thigh raised sideways (fashn_model),
+        # which was painted as bare skin beside the fill. Below a hem (one side) and
+        # between the legs (the backdrop, not body) stay as they are.
+        walls = sides[0] + sides[1] + sides[2] + sides[3]
+        seat = strip[window] & analysis.wardrobe.body[window] & torso_keep & analysis.binary[window]
+        gaps |= seat & (walls >= 3) & (solid == 0)
     # The old top's thin rim beside the new one (see ``_rim``). Only under a sleeved
     # garment: a sleeveless one takes the old shoulders and sleeves off. Down the arms
     # only a sleeve's rim, and only before its end: the torso's rim there was an old
