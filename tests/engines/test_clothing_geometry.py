@@ -595,15 +595,20 @@ def test_new_trousers_cover_the_seat_between_thighs_spread_seated():
     img[clothed & (rows < 480)] = (235, 235, 235)  # a white top over blue trousers
     img[clothed & (rows >= 480)] = (40, 60, 160)
     a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
-    trousers = garments.extract(
-        draw_trousers((200, 40, 40)), region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True
-    )
+    flat = draw_trousers((200, 40, 40))
+    woven = flat.copy()
+    fabric = np.all(flat == (200, 40, 40), axis=-1)
+    woven[fabric & (np.arange(flat.shape[1])[None, :] % 4 < 2)] = (150, 30, 30)  # a fine pinstripe
+    trousers = garments.extract(woven, region=Region.LOWER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     out, _, found = render(img, a, trousers, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
     seat = a.wardrobe.bottom & a.wardrobe.body & (rows > 530) & (rows < 560)
     seat[:, :230] = seat[:, 370:] = False  # between the thighs, below the crotch
     assert seat.sum() > 500
     assert found["garment_mask"][seat].mean() > 0.98
     assert not is_garment_colour(out, (225, 180, 150), 30)[seat].any()  # no bare skin painted there
+    # and it is the fabric, weave and all, not a flat patch of its mean colour
+    red = out[..., 0].astype(np.float32)
+    assert np.abs(cv2.Sobel(red, cv2.CV_32F, 1, 0))[seat].mean() > 10
 
 
 def test_a_long_top_seated_with_level_thighs_ends_at_the_hips():

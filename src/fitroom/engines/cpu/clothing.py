@@ -170,7 +170,10 @@ def render(
         rim = _rim(reaching, strip[window], analysis.binary[window], body.shoulder_width)
         gaps |= rim & torso_keep & (sleeved | ~zone)
     if gaps.any():
-        colour, alpha = _close(colour, alpha, gaps)
+        # Bottoms' gaps are wide (a seat, a strip along a leg) and their fabric is
+        # plain or a weave, which the mirror continues; a top's are narrow slits and
+        # arms under sleeves, where a mirrored stripe or print left seams.
+        colour, alpha = _close(colour, alpha, gaps, weave=g.region is Region.LOWER)
 
     if settings.feather > 0:
         # cut to where the garment may go along an anti-aliased edge: cut hard, a sleeve
@@ -271,11 +274,16 @@ def _rim(solid: np.ndarray, old: np.ndarray, person: np.ndarray, sw: float) -> n
     return near_garment & near_outline & old & person
 
 
-def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _close(
+    colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray, *, weave: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Fabric over ``gaps``: the garment's own colour carried in from around them
-    (normalised convolution at half size, where only soft colour is needed)."""
+    (normalised convolution at half size, where only soft colour is needed), with its
+    fine detail when ``weave`` (see ``_weave``)."""
     solid = np.where(alpha > 0.5, alpha, 0).astype(np.float32)  # the fabric, not its soft edge
     filled = fill_half_size(colour, solid)
+    if weave:
+        filled += _weave(colour, solid > 0, gaps)
     # The pieces' soft edges beside a gap are made opaque over the fill: left
     # half-transparent, the picture under them shows through as a pale seam line.
     rim = (cv2.dilate(gaps.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0) & ~gaps & (alpha > 0)
@@ -284,6 +292,32 @@ def _close(colour: np.ndarray, alpha: np.ndarray, gaps: np.ndarray) -> tuple[np.
     own = np.where(gaps, 0.0, np.where(rim, alpha, 1.0)).astype(np.float32)
     closed = cv2.blendLinear(colour, filled.astype(np.float32), own, 1.0 - own)
     return closed, np.where(gaps | rim, 1.0, alpha).astype(np.float32)
+
+
+def _weave(colour: np.ndarray, solid: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+    """The fabric's fine detail (its weave, a print's small marks) for the fill over
+    ``gaps``: what lies mirrored across the nearest edge of the fabric. The fill alone
+    is the fabric's smoothed colour, and over a wide gap (the seat between thighs spread
+    seated) it read as a flat patch. Zero where the mirror falls off the fabric."""
+    out = np.zeros_like(colour)
+    gy, gx = np.nonzero(gaps)
+    if len(gy) == 0 or not solid.any():
+        return out
+    detail = colour - cv2.GaussianBlur(colour, (0, 0), 2.0)
+    # mirrored about the fabric a few pixels in: its edge (a pale cut-out rim, a seam)
+    # mirrored drew streaks
+    solid = cv2.erode(solid.view(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    if not solid.any():
+        return out
+    _, labels = cv2.distanceTransformWithLabels((~solid).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    sy, sx = np.nonzero(solid)  # in scan order, as the labels number them
+    nearest = labels[gy, gx] - 1
+    ry, rx = 2 * sy[nearest] - gy, 2 * sx[nearest] - gx
+    h, w = solid.shape
+    inside = (ry >= 0) & (ry < h) & (rx >= 0) & (rx < w)
+    inside[inside] &= solid[ry[inside], rx[inside]]
+    out[gy[inside], gx[inside]] = detail[ry[inside], rx[inside]]
+    return out
 
 
 def _hem_y(pieces: list[Piece]) -> int:
