@@ -347,8 +347,10 @@ def _over_the_cuffs(body: Body, seam: np.ndarray, hem_drop: float) -> float:
         return 0.0
     h = wardrobe.bottom.shape[0]
     mid_shin = int(seam[1] + (to_knees + to_ankle) / 2 * down[1])
-    if seam[1] + to_ankle * down[1] >= h or wardrobe.bottom[mid_shin].sum() < 0.1 * body.shoulder_width:
-        return 0.0  # the feet are out of the photo, or no trouser legs reach mid-shin
+    if not 0 <= mid_shin < h or seam[1] + to_ankle * down[1] >= h:
+        return 0.0  # the feet are out of the photo
+    if wardrobe.bottom[mid_shin].sum() < 0.1 * body.shoulder_width:
+        return 0.0  # no trouser legs reach mid-shin
     return to_ankle + 0.1 * (to_ankle - to_knees)  # a little past: a flared hem rises at its sides
 
 
