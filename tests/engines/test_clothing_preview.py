@@ -722,3 +722,27 @@ def test_the_trousers_on_a_seated_lap_are_not_old_garment_showing():
     tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     _, _, found = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
     assert found["old_garment_visible"] is False, found["old_garment_visible_share"]
+
+
+def test_a_tattoo_on_a_bare_arm_is_not_old_garment_showing():
+    # fashn_model's tattooed forearm: its ink is not skin, so the flag counted it (and
+    # the arm's outline) as clothing left in the top's zone, on every top he tried.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import _stick_person
+
+    img, a = _stick_person(False)
+    img = img.copy()
+    rows = np.arange(a.shape[0])[:, None]
+    clothed = a.binary & ~a.skin & ~a.head
+    img[clothed & (rows < 470)] = (235, 235, 235)  # a white top over blue trousers
+    img[clothed & (rows >= 470)] = (40, 60, 160)
+    cols = np.arange(a.shape[1])[None, :]
+    ink = a.skin & (rows > 420) & (rows < 520) & ((rows + cols) % 6 < 2)  # a tattoo's lines on the forearms
+    img[ink] = (45, 55, 50)
+    a = persons.PersonAnalysis(landmarks=a.landmarks, mask=a.mask, shape=a.shape, skin=a.skin & ~ink, shading=a.shading)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    _, _, found = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
+    assert found["old_garment_visible_share"] < 0.01 and found["old_garment_visible"] is False

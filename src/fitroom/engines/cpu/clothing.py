@@ -459,9 +459,10 @@ def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) 
 
 def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndarray, body: Body) -> dict[str, Any]:
     """How much of what the person wore in the garment's zone is still visible: clothing
-    (not skin, not head) on the arms and torso for tops, on the legs for bottoms. A top
-    does not replace the old bottom: trousers in a top's zone (the waistband under a
-    cropped top, the lap of a seated person) are not counted."""
+    (not skin, not head; on the arms, the old garment the wardrobe found) on the arms
+    and torso for tops, on the legs for bottoms. A top does not replace the old bottom:
+    trousers in a top's zone (the waistband under a cropped top, the lap of a seated
+    person) are not counted."""
     h, _ = analysis.shape
     rows = np.arange(h)[:, None]
     hips_y = (body.hip["a"][1] + body.hip["b"][1]) / 2
@@ -473,6 +474,11 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
         zone = (rows > shoulders_y) & (rows < hips_y + 0.2 * (knees_y - hips_y))
     assert analysis.skin is not None  # analyze() always maps the skin
     clothing = analysis.binary & ~analysis.skin & ~analysis.head & ~analysis.hands & zone
+    if analysis.wardrobe is not None:
+        # On the arms only what the wardrobe found there is the old garment: a bare
+        # arm's tattoo (fashn_model's forearm on his thigh) and its outline are not,
+        # and counted they flagged every top on him.
+        clothing &= ~analysis.arms | analysis.wardrobe.top | analysis.wardrobe.bottom
     if region in (Region.UPPER, Region.OUTERWEAR) and analysis.wardrobe is not None:
         clothing &= ~analysis.wardrobe.bottom
     total = int(clothing.sum())
