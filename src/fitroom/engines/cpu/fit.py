@@ -396,8 +396,9 @@ def fit_garment(
         return sample(rgba, mx, my, cubic)
 
     def spacing(scale: float) -> int:
-        """Vertices about two to an output cell: every cell gets one, so the inverse
-        needs no fill inside the garment."""
+        """Vertices about two to an output cell, but never nearer than two garment
+        pixels (the forward map's cost): on a garment scaled up about twice they land
+        about a cell apart, which the inverse's splat is made for (see ``invert``)."""
         return int(np.clip(out_step / max(scale, 1e-3) * 0.5, 2, 10))
 
     def piece(mask: np.ndarray, forward, keep, is_limb: bool, side: str | None = None) -> Piece | None:

@@ -185,9 +185,9 @@ def invert(
 def _local_inverse(placed: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per vertex, the inverse of the forward map's derivative there (garment pixels
     per output pixel) as its four entries (row by row), from its neighbours on the
-    garment grid (garment points lie on a regular grid, see ``grid_vertices``); zeros
-    where a vertex lacks neighbours both ways or the map folds (its derivative turns
-    the garment over)."""
+    garment grid (garment points lie on a regular grid, see ``grid_vertices``; one
+    neighbour along an axis will do); zeros where a vertex has none along an axis, or
+    where the map folds (its derivative turns the garment over)."""
     zeros = np.zeros(len(values))
     steps = np.diff(np.unique(values[:, 0]))
     if len(values) < 2 or not (steps > 1e-6).any():
