@@ -315,6 +315,31 @@ def test_under_a_long_old_top_the_trousers_go_on_up_to_the_new_hem():
     assert blue.mean() > 0.9, blue.mean()
 
 
+def test_under_a_long_old_top_a_printed_bottom_goes_on_up_as_its_print():
+    # 02849's zebra skirt: continued column by column up to the new hem, a print came
+    # out as vertical streaks under every new top. Its print goes on up instead.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+    from tests.engines.test_clothing_geometry import _in_trousers
+
+    img, a = _in_trousers(True)
+    rows, cols = np.arange(a.shape[0])[:, None], np.arange(a.shape[1])[None, :]
+    clothed = a.binary & ~a.skin & ~a.head
+    img[clothed & (rows < 545)] = (235, 235, 235)  # a long white tee over checked trousers
+    checks = clothed & (rows >= 545) & (rows < 750)
+    img[checks] = (30, 30, 30)
+    img[checks & ((rows // 8 + cols // 8) % 2 == 0)] = (240, 240, 240)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    top = extract(crop_top(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, top, Fit(ease=1.05, length=0.92, flare=1.0), EFFORT[Effort.BALANCED])
+    hem = int(np.flatnonzero(found["garment_mask"][:, 295:306].any(axis=1)).max())
+    gap = out[hem + 4 : 541, 250:350].astype(np.float32).mean(axis=2)
+    assert gap.shape[0] > 8
+    # the checks go on: light and dark down each column, not one colour per column
+    assert np.abs(np.diff(gap, axis=0)).mean() > 15, np.abs(np.diff(gap, axis=0)).mean()
+
+
 def test_the_slope_from_the_shoulders_to_the_neck_is_body():
     # Between the shoulder joints the outline rises over the trapezius to the neck. The
     # body under the clothes stopped at the shoulder line there, so an old top taken off

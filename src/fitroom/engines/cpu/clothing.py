@@ -58,6 +58,7 @@ class Settings:
 
 T = TypeVar("T")
 SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off the skin at its edge
+PRINTED = 12.0  # grey levels of fine detail, on average, that make an old bottom a print rather than a plain weave
 RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
 
 EFFORT = {
@@ -296,28 +297,35 @@ def _close(
 
 def _weave(colour: np.ndarray, solid: np.ndarray, gaps: np.ndarray) -> np.ndarray:
     """The fabric's fine detail (its weave, a print's small marks) for the fill over
-    ``gaps``: what lies mirrored across the nearest edge of the fabric. The fill alone
-    is the fabric's smoothed colour, and over a wide gap (the seat between thighs spread
-    seated) it read as a flat patch. Zero where the mirror falls off the fabric."""
+    ``gaps``: what lies mirrored across the nearest edge of the fabric (see
+    ``_mirrored``). The fill alone is the fabric's smoothed colour, and over a wide gap
+    (the seat between thighs spread seated) it read as a flat patch."""
     out = np.zeros_like(colour)
-    gy, gx = np.nonzero(gaps)
-    if len(gy) == 0 or not solid.any():
-        return out
     detail = colour - cv2.GaussianBlur(colour, (0, 0), 2.0)
     # mirrored about the fabric a few pixels in: its edge (a pale cut-out rim, a seam)
     # mirrored drew streaks
-    solid = cv2.erode(solid.view(np.uint8), np.ones((7, 7), np.uint8)) > 0
-    if not solid.any():
-        return out
-    _, labels = cv2.distanceTransformWithLabels((~solid).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
-    sy, sx = np.nonzero(solid)  # in scan order, as the labels number them
+    gy, gx, ry, rx = _mirrored(cv2.erode(solid.view(np.uint8), np.ones((7, 7), np.uint8)) > 0, gaps)
+    out[gy, gx] = detail[ry, rx]
+    return out
+
+
+def _mirrored(source: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For the pixels of ``targets``, where they lie mirrored across their nearest
+    pixel of ``source``, as (target rows, target columns, source rows, source
+    columns): only those whose mirror falls on ``source``."""
+    gy, gx = np.nonzero(targets)
+    if len(gy) == 0 or not source.any():
+        return gy, gx, gy, gx
+    _, labels = cv2.distanceTransformWithLabels(
+        (~source).view(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    sy, sx = np.nonzero(source)  # in scan order, as the labels number them
     nearest = labels[gy, gx] - 1
     ry, rx = 2 * sy[nearest] - gy, 2 * sx[nearest] - gx
-    h, w = solid.shape
-    inside = (ry >= 0) & (ry < h) & (rx >= 0) & (rx < w)
-    inside[inside] &= solid[ry[inside], rx[inside]]
-    out[gy[inside], gx[inside]] = detail[ry[inside], rx[inside]]
-    return out
+    h, w = source.shape
+    ok = (ry >= 0) & (ry < h) & (rx >= 0) & (rx < w)
+    ok[ok] &= source[ry[ok], rx[ok]]
+    return gy[ok], gx[ok], ry[ok], rx[ok]
 
 
 def _hem_y(pieces: list[Piece]) -> int:
@@ -429,6 +437,19 @@ def _bottom_under_old_top(
         [np.interp(np.arange(x1 - x0), np.flatnonzero(known), sums[known, c] / counts[known]) for c in range(3)], 1
     )
     replacement[over] = np.clip(profile, 0, 255).astype(np.uint8)[np.nonzero(over)[1]]
+    # A printed bottom continued column by column drew vertical streaks (02849's zebra
+    # skirt under every new top): its print below is mirrored up instead.
+    grey = cv2.cvtColor(person_rgb[band, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    busy = float(np.abs(grey - cv2.blur(grey, (5, 5)))[inside].mean())
+    if busy > PRINTED:
+        # the print to mirror lies below the window too, as far again as it is tall
+        below = min(y1 + (y1 - y0), bottom.shape[0])
+        source = bottom[y0:below, x0:x1].copy()
+        source[: y1 - y0] &= ~repainted
+        targets = np.zeros_like(source)
+        targets[: y1 - y0] = over
+        oy, ox, ry, rx = _mirrored(source, targets)
+        replacement[oy, ox] = person_rgb[y0:below, x0:x1][ry, rx]
 
 
 def _contact_shadow(
