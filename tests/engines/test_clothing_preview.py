@@ -755,14 +755,8 @@ def test_a_tattoo_on_a_bare_arm_is_not_old_garment_showing():
     from fitroom.engines.cpu.clothing import EFFORT, Fit, render
     from fitroom.engines.cpu.garment import extract
     from fitroom.options import Effort, PhotoType, Region
-    from tests.engines.test_clothing_geometry import _stick_person
 
-    img, a = _stick_person(False)
-    img = img.copy()
-    rows = np.arange(a.shape[0])[:, None]
-    clothed = a.binary & ~a.skin & ~a.head
-    img[clothed & (rows < 470)] = (235, 235, 235)  # a white top over blue trousers
-    img[clothed & (rows >= 470)] = (40, 60, 160)
+    img, a, _, rows = _dressed((235, 235, 235), (40, 60, 160), hem=470)  # a white top over blue trousers
     cols = np.arange(a.shape[1])[None, :]
     ink = a.skin & (rows > 420) & (rows < 520) & ((rows + cols) % 6 < 2)  # a tattoo's lines on the forearms
     img[ink] = (45, 55, 50)

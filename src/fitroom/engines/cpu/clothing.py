@@ -500,8 +500,8 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
         # arm's tattoo (fashn_model's forearm on his thigh) and its outline are not,
         # and counted they flagged every top on him.
         clothing &= ~analysis.arms | analysis.wardrobe.top | analysis.wardrobe.bottom
-    if region in (Region.UPPER, Region.OUTERWEAR) and analysis.wardrobe is not None:
-        clothing &= ~analysis.wardrobe.bottom
+        if region in (Region.UPPER, Region.OUTERWEAR):
+            clothing &= ~analysis.wardrobe.bottom
     total = int(clothing.sum())
     share = float((clothing & ~mask).sum() / total) if total else 0.0
     return {"old_garment_visible": share > 0.08, "old_garment_visible_share": round(share, 3)}
