@@ -15,7 +15,7 @@ from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, _slits, render
+from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, _seam, _slits, render
 from fitroom.engines.cpu.fit import LEG_REACH, Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
@@ -364,6 +364,29 @@ def test_a_slit_between_pieces_is_closed_but_a_wavy_outline_is_left_as_it_is():
     slits = _slits(solid, sw)
     assert slits[70:110, 98:101].all()
     assert not slits[:55].any()
+
+
+def test_a_sleeves_edge_over_the_torso_is_smoothed_and_keeps_its_colour():
+    # At the armpit the inverse map jumps across the armhole's ramp, and the sleeve's
+    # edge drawn over the torso came out as a hard staircase (FILA's red sleeve against
+    # its white band, on every person). Its free edge, over nothing, is the warp's own.
+    red = np.array([0.8, 0.1, 0.15], np.float32)
+    h, w = 120, 80
+    rows = np.arange(h)
+    edge = 30 + rows * 0.2 + np.where((rows // 4) % 2 == 0, 2.5, -2.5)  # a slanted edge in 4-row steps
+    xs = np.arange(w)[None, :]
+    a = (xs >= edge[:, None]).astype(np.float32)
+    a[:, 70:] = 0.0  # the sleeve's outer edge, over the backdrop
+    colour = np.where(a[..., None] > 0, red, 0.0).astype(np.float32)  # a piece has no colour past its edge
+    under = np.zeros((h, w), np.float32)
+    under[:, :60] = 1.0  # the torso piece, drawn before the sleeve
+    seamed_colour, seamed = _seam(colour, a, under, 200.0)
+    crossing = (seamed[20:100, :55] >= 0.5).argmax(axis=1).astype(np.float64)
+    straight = np.polyval(np.polyfit(rows[20:100], crossing, 1), rows[20:100])
+    assert np.abs(crossing - straight).max() < 1.5  # the steps were 5 px
+    shown = seamed_colour * seamed[..., None]
+    assert np.abs(shown[seamed > 0.3] / seamed[seamed > 0.3, None] - red).max() < 0.02  # no black where it grew
+    assert np.array_equal(seamed[:, 62:], a[:, 62:])  # the free edge as it was
 
 
 def test_a_gap_filled_in_the_fabric_leaves_no_pale_seam_beside_it():

@@ -59,6 +59,7 @@ class Settings:
 T = TypeVar("T")
 SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off the skin at its edge
 PRINTED = 12.0  # grey levels of fine detail, on average, that make an old bottom a print rather than a plain weave
+SEAM = 0.012  # of the shoulder width: how far a sleeve's edge over the torso is smoothed (see ``_seam``)
 RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
 
 EFFORT = {
@@ -130,10 +131,13 @@ def render(
         bx0, by0, bx1, by1 = piece.box
         sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
         a = piece.rgba[..., 3] * (limb_keep if piece.is_limb else torso_keep)[sub]
+        own = np.ascontiguousarray(piece.rgba[..., :3])
+        if piece.is_limb:
+            own, a = _seam(own, a, alpha[sub], body.shoulder_width)
         under = alpha[sub] * (1.0 - a)
         # "over": the piece's colour weighted by its alpha, what is under by what shows
         # of it; blendLinear divides by the sum of the weights, as straight colour needs
-        colour[sub] = cv2.blendLinear(np.ascontiguousarray(piece.rgba[..., :3]), colour[sub], a, under)
+        colour[sub] = cv2.blendLinear(own, colour[sub], a, under)
         alpha[sub] = a + under
         if piece.is_limb:
             sleeves[sub] |= (a >= 0.5).view(np.uint8)
@@ -249,6 +253,28 @@ def _sleeved(
         h, w = on_arm.shape
         sleeved |= on_arm & before.repeat(2, axis=0).repeat(2, axis=1)[:h, :w]
     return sleeved
+
+
+def _seam(colour: np.ndarray, a: np.ndarray, under: np.ndarray, sw: float) -> tuple[np.ndarray, np.ndarray]:
+    """A sleeve's edge where it lies over fabric (``under``, the alpha drawn so far),
+    smoothed: where a raised or hanging arm pulls the sleeve away from the torso's
+    spline, the inverse map jumps across the armhole's ramp, and the sleeve's edge there
+    came out as a hard staircase a few pixels high (the white band meeting FILA's red
+    sleeve at every armpit). Blurred and cut again at its middle, the edge keeps its
+    course and loses its steps, anti-aliased. Where it moves out, it takes the colour
+    beside it: the piece has none past its own edge (its map is empty there). Its edges
+    over nothing (the arm's outline, the cuff) stay the warp's own."""
+    sigma = max(SEAM * sw, 1.0)
+    soft = cv2.GaussianBlur(a, (0, 0), sigma)
+    # the blurred edge's slope at its middle is 1 / (σ√2π): scaled back to a ramp about a pixel wide
+    smooth = np.clip((soft - 0.5) * (2.5 * sigma) + 0.5, 0.0, 1.0)
+    over = cv2.GaussianBlur(np.clip(under * 2 - 1, 0, 1), (0, 0), 1.0)
+    seamed = (a + (smooth - a) * over).astype(np.float32)
+    grown = np.clip(seamed - a, 0.0, None)
+    if (grown > 1 / 255).any():
+        beside = cv2.GaussianBlur(colour * a[..., None], (0, 0), sigma) / np.maximum(soft, 1e-6)[..., None]
+        colour = cv2.blendLinear(colour, beside.astype(np.float32), a, grown)
+    return colour, seamed
 
 
 def _slits(solid: np.ndarray, sw: float) -> np.ndarray:
