@@ -272,8 +272,7 @@ def _seam(colour: np.ndarray, a: np.ndarray, under: np.ndarray, sw: float) -> tu
     seamed = (a + (smooth - a) * over).astype(np.float32)
     grown = np.clip(seamed - a, 0.0, None)
     if (grown > 1 / 255).any():
-        beside = cv2.GaussianBlur(colour * a[..., None], (0, 0), sigma) / np.maximum(soft, 1e-6)[..., None]
-        colour = cv2.blendLinear(colour, beside.astype(np.float32), a, grown)
+        colour = cv2.blendLinear(colour, fill_half_size(colour, a).astype(np.float32), a, grown)
     return colour, seamed
 
 
