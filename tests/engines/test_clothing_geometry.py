@@ -795,3 +795,39 @@ def test_a_short_sleeve_on_an_arm_bent_to_the_hip_leaves_the_forearm_bare():
     green = is_garment_colour(out)
     y, x = _along(a, persons.L_ELBOW, persons.L_WRIST, 0.2)  # a fifth of the way down the forearm
     assert not green[y - 4 : y + 5, x - 4 : x + 5].any()
+
+
+@pytest.mark.parametrize("drawn", ["tee", "trousers"])
+def test_pieces_warped_on_the_other_core_are_those_warped_on_one(drawn, monkeypatch):
+    # A top's sleeves (a pair of trousers' first leg) are warped on the other core while
+    # this one warps the rest, each thread sampling from its own buffer: the pieces must
+    # be to the bit those warped one after the other.
+    from concurrent.futures import Future
+
+    from fitroom.engines.cpu import fit as fits
+
+    if drawn == "tee":
+        garment, region = draw_tee(), Region.UPPER
+        _, analysis = _stick_person(False)
+    else:
+        garment, region = draw_trousers(), Region.LOWER
+        _, analysis = _in_trousers(True)
+    g = garments.extract(garment, region=region, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    body = Body.of(analysis, analysis.in_front | analysis.sleeve_zone)
+
+    def pieces() -> list[tuple[tuple[int, int, int, int], bytes]]:
+        made = fit_garment(g, body, Fit(ease=1.05, length=1.0, flare=1.0), analysis.shape, grid=8, cubic=True)
+        return [(p.box, p.rgba.tobytes()) for p in made]
+
+    # a race between the threads shows only now and then: given a few chances
+    side_by_side = [pieces() for _ in range(4)]
+
+    def one_after_the_other(work, *args, **kwargs):
+        done: Future = Future()
+        done.set_result(work(*args, **kwargs))
+        return done
+
+    monkeypatch.setattr(fits, "beside", one_after_the_other)
+    alone = pieces()
+    assert len(alone) == (3 if drawn == "tee" else 2)
+    assert all(made == alone for made in side_by_side)

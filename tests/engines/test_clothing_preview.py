@@ -279,6 +279,20 @@ def test_the_fast_effort_skips_the_shading_map_and_a_later_effort_still_gets_it(
     assert persons.analyze(photo)[0].shading is not None
 
 
+def test_an_analysis_gaining_its_wardrobe_keeps_its_geometry_and_derives_again_what_reads_the_wardrobe():
+    # The hands, head and arms the wardrobe was found with are kept (every render needs
+    # them again); bare arms in front of the torso read the wardrobe's bare skin, and
+    # kept from before it they were the skin map's (226 pixels apart on the astronaut).
+    persons.clear_cache()
+    found, _ = persons.analyze(data.astronaut())
+    plain = persons.PersonAnalysis(landmarks=found.landmarks, mask=found.mask, shape=found.shape, skin=found.skin)
+    hands, head, in_front = plain.hands, plain.head, plain.in_front
+    dressed = plain.adding(wardrobe=found.wardrobe)
+    assert dressed.hands is hands and dressed.head is head
+    assert np.array_equal(dressed.in_front, found.in_front)
+    assert not np.array_equal(dressed.in_front, in_front)
+
+
 def _dressed(
     top: tuple[int, int, int], bottom: tuple[int, int, int], hem: int
 ) -> tuple[np.ndarray, persons.PersonAnalysis, np.ndarray, np.ndarray]:

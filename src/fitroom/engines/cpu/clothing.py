@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -36,6 +35,7 @@ import numpy as np
 from fitroom.engines.base import Engine, EngineRequest, EngineResult, Input
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.cores import beside
 from fitroom.engines.cpu.fit import Body, Fit, Piece, fit_garment, union, waist
 from fitroom.engines.cpu.skinning import fill_half_size, nearest_on_chain
 from fitroom.engines.cpu.wardrobe import matched_skin, waist_line
@@ -535,13 +535,17 @@ def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndar
 def _garment(request: EngineRequest, settings: Settings) -> garments.Garment:
     """The request's garment, cut out as its options and the effort ask."""
     options = request.options
-    return garments.extract(
+    g = garments.extract(
         request.images["garment"],
         region=options.region,
         photo_type=options.photo_type,
         preprocess=options.preprocess_garment,
         side=settings.garment_side,
     )
+    # What every fit of it warps is made now, on the garment's core while the person is
+    # analysed, rather than on the person's core after it.
+    _ = g.bled, g.body_mask
+    return g
 
 
 def garment_and_change_masks(request: EngineRequest) -> tuple[np.ndarray, np.ndarray]:
@@ -574,9 +578,6 @@ def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
     return x0, y0, x0 + int(width), y0 + int(height)
 
 
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cpu-clothing-garment")
-
-
 def _timed(timings: dict[str, float], name: str, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``work(*args, **kwargs)``, its wall time in milliseconds put in ``timings[name]``."""
     start = time.perf_counter()
@@ -604,7 +605,7 @@ class CpuClothingEngine(Engine):
         # The garment's cut-out is found on the second core while the person is analysed:
         # the two are independent, and together they are most of a cold try-on. A bad
         # person photo is still reported first (its error is raised before the garment's).
-        garment = _pool.submit(_timed, timings, "garment", _garment, request, settings)
+        garment = beside(_timed, timings, "garment", _garment, request, settings)
         person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
         analysis, cached = _timed(timings, "person", persons.analyze, person_rgb, shading=settings.shading > 0)
         g = garment.result()

@@ -19,6 +19,7 @@ from scipy.interpolate import RBFInterpolator
 
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
+from fitroom.engines.cpu.cores import beside
 from fitroom.engines.cpu.skinning import (
     bounds,
     grid_vertices,
@@ -390,7 +391,7 @@ def fit_garment(
     out_step = int(np.clip(grid // 2, 2, 8))
     vertex_step = 4  # set below from the garment's scale on the body
 
-    def warp(mask: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+    def warp(mask: np.ndarray, mx: np.ndarray, my: np.ndarray, rgba: np.ndarray = rgba) -> np.ndarray:
         # a one-pixel soft edge on the cut-out so the warped outline is anti-aliased
         rgba[..., 3] = cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0)
         return sample(rgba, mx, my, cubic)
@@ -401,9 +402,12 @@ def fit_garment(
         about a cell apart, which the inverse's splat is made for (see ``invert``)."""
         return int(np.clip(out_step / max(scale, 1e-3) * 0.5, 2, 10))
 
-    def piece(mask: np.ndarray, forward, keep, is_limb: bool, side: str | None = None) -> Piece | None:
+    def piece(
+        mask: np.ndarray, forward, keep, is_limb: bool, side: str | None = None, rgba: np.ndarray = rgba
+    ) -> Piece | None:
         """One part of the garment through the shared forward map. Its cut-out reaches a
-        pixel into its neighbours so that, drawn together, no seam of half-alpha shows."""
+        pixel into its neighbours so that, drawn together, no seam of half-alpha shows.
+        ``rgba`` is the buffer its cut-out is sampled from (each thread needs its own)."""
         vertices = grid_vertices(mask, vertex_step)
         vertices = vertices[keep(vertices)]
         if len(vertices) < 3:
@@ -418,7 +422,7 @@ def fit_garment(
             on_top = ((vertices - limb.root) @ limb.axis, 3.0 * vertex_step)
         mx, my = invert(placed, vertices, box, out_step, on_top)
         grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        return Piece(warp(grown & g.mask, mx, my), box, is_limb=is_limb, side=side)
+        return Piece(warp(grown & g.mask, mx, my, rgba), box, is_limb=is_limb, side=side)
 
     pieces: list[Piece] = []
     geometry = Region.UPPER if g.region is Region.OUTERWEAR else g.region
@@ -435,11 +439,15 @@ def fit_garment(
 
                 return forward
 
-            for side, limb in g.limbs.items():
-                made = piece(limb.mask, make_forward(side), lambda v: np.ones(len(v), bool), is_limb=False)
-                if made is not None:
-                    pieces.append(made)
-            return pieces
+            def leg(side: str, buffer: np.ndarray) -> Piece | None:
+                forward = make_forward(side)
+                return piece(g.limbs[side].mask, forward, lambda v: np.ones(len(v), bool), False, rgba=buffer)
+
+            # the first leg is warped on the other core while this one warps the rest
+            sides = list(g.limbs)
+            first = beside(lambda: leg(sides[0], rgba.copy()))
+            rest = [leg(side, rgba) for side in sides[1:]]
+            return [made for made in (first.result(), *rest) if made is not None]
         body_pts, garment_pts = _skirt_controls(g, body, fit, scale_w)
         box = _box(body_pts, 0.12 * sw, shape)
         mx, my = tps_map(body_pts, garment_pts, box, grid)
@@ -486,22 +494,31 @@ def fit_garment(
     torso_mask = g.mask.copy()
     for part in owned.values():
         torso_mask &= ~part
+
+    def sleeve(side: str, buffer: np.ndarray) -> Piece | None:
+        weight = sleeves[side][1]
+
+        def mostly_sleeve(v: np.ndarray) -> np.ndarray:
+            return weight(v) > 0.25  # type: ignore[operator]
+
+        made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True, side=side, rgba=buffer)
+        if made is not None:
+            made.cuff = forward(g.limbs[side].end[None].astype(np.float64))[0]
+        return made
+
+    def both_sleeves() -> list[Piece | None]:
+        buffer = rgba.copy()  # the torso's thread samples from ``rgba`` meanwhile
+        return [sleeve(side, buffer) for side in g.limbs]
+
+    # the sleeves are warped on the other core while this one warps the torso
+    sleeve_pieces = beside(both_sleeves)
     made = piece(torso_mask, forward, mostly_torso, is_limb=False)
     if made is None:  # a garment that is all sleeve cannot be; keep the spline's torso
         box = _box(body_pts, 0.12 * sw, shape)
         mx, my = tps_map(body_pts, garment_pts, box, grid)
         made = Piece(warp(g.body_mask, mx, my), box, is_limb=False)
     pieces.append(made)
-    for side, limb in g.limbs.items():
-        weight = sleeves[side][1]
-
-        def mostly_sleeve(v: np.ndarray, weight=weight) -> np.ndarray:
-            return weight(v) > 0.25
-
-        made = piece(owned[side] & g.mask, forward, mostly_sleeve, is_limb=True, side=side)
-        if made is not None:
-            made.cuff = forward(limb.end[None].astype(np.float64))[0]
-            pieces.append(made)
+    pieces.extend(made for made in sleeve_pieces.result() if made is not None)
     return pieces
 
 

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from fitroom.engines.cpu.cache import ContentCache, content_key
+from fitroom.engines.cpu.cores import beside
 from fitroom.errors import NoPersonFound
 
 if TYPE_CHECKING:
@@ -69,6 +70,16 @@ class PersonAnalysis:
 
     def point(self, index: int) -> np.ndarray:
         return self.landmarks[index, :2]
+
+    def adding(self, **layers: object) -> PersonAnalysis:
+        """This analysis with ``layers`` (skin, shading, skin colour, wardrobe) added,
+        keeping the parts already derived from the landmarks and the mask alone: the
+        wardrobe is found with the head, hands and arms, and every render needs them
+        again. Re-derived on the new analysis, they cost a cold try-on ten milliseconds."""
+        added = replace(self, **layers)  # type: ignore[arg-type]
+        for name in _GEOMETRY & self.__dict__.keys():
+            added.__dict__[name] = self.__dict__[name]
+        return added
 
     def visible(self, *indices: int, margin: float = 0.0) -> bool:
         """Whether these landmarks are confidently inside the frame (not extrapolated)."""
@@ -324,6 +335,9 @@ class PersonAnalysis:
 
 
 _PINHOLE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+# The derived parts that depend on the landmarks and the mask alone (see ``adding``); the
+# others read the skin or the wardrobe, and are derived again once those are added.
+_GEOMETRY = frozenset({"binary", "head", "arms", "near", "near_edge", "sleeve_zone", "shoulder_caps", "hands"})
 
 
 @dataclass(frozen=True)
@@ -509,7 +523,7 @@ def analyze(rgb: np.ndarray, *, shading: bool = True) -> tuple[PersonAnalysis, b
     key = content_key(rgb)
     analysis, cached = _cache.get_or_compute(key, lambda: _analyze(rgb, shading=shading))
     if shading and analysis.shading is None:
-        analysis = replace(analysis, shading=shading_map(rgb, analysis.shoulder_width))
+        analysis = analysis.adding(shading=shading_map(rgb, analysis.shoulder_width))
         _cache.put(key, analysis)
     return analysis, cached
 
@@ -551,15 +565,16 @@ def _analyze(rgb: np.ndarray, *, shading: bool) -> PersonAnalysis:
     reason = not_a_person(analysis)
     if reason is not None:
         raise NoPersonFound(f"no person found in the person image: {reason}")
+    # the shading map needs only the photo and the scale: made on the other core meanwhile
+    light = beside(shading_map, rgb, analysis.shoulder_width) if shading else None
     skin = skin_from_face(rgb, analysis).mask(rgb) & analysis.binary
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     face_skin = skin & analysis.head
     colour = np.median(rgb[face_skin], axis=0) / 255.0 if face_skin.sum() > 50 else None
-    light = shading_map(rgb, analysis.shoulder_width) if shading else None
-    analysis = replace(analysis, skin=skin, shading=light, skin_colour=colour)
+    analysis = analysis.adding(skin=skin, shading=light.result() if light else None, skin_colour=colour)
     from fitroom.engines.cpu import wardrobe  # it builds on this module's analysis
 
-    return replace(analysis, wardrobe=wardrobe.analyse(np.ascontiguousarray(rgb[..., :3]), analysis))
+    return analysis.adding(wardrobe=wardrobe.analyse(np.ascontiguousarray(rgb[..., :3]), analysis))
 
 
 def clear_cache() -> None:
