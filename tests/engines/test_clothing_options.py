@@ -3,6 +3,7 @@ and the metadata that says what was and was not applied."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from skimage import data
@@ -10,7 +11,7 @@ from skimage import data
 from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.options import Effort, JobKind, Region, TryOnOptions
-from tests.engines.test_clothing_geometry import draw_tee
+from tests.engines.test_clothing_geometry import GREEN, draw_tee
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +96,32 @@ def test_analysis_of_the_same_person_is_cached(engine):
     second = engine.run(EngineRequest(images={"person": person, "garment": draw_tee((200, 30, 30))}, options=options))
     assert first.metadata["person_analysis_cached"] is False
     assert second.metadata["person_analysis_cached"] is True
+
+
+def test_the_fast_effort_works_a_large_photo_smaller_and_sets_the_try_on_back_in_it(engine):
+    # Fast works a photo longer than 768 pixels at 768 (about half the pixels of a
+    # 768×1024 photo, and of the cost) and upsizes what it changed into the photo.
+    photo = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+
+    def at(effort: Effort, **options):
+        options = TryOnOptions(effort=effort, **options)
+        return engine.run(EngineRequest(images={"person": photo, "garment": draw_tee()}, options=options))
+
+    fast = at(Effort.FAST)
+    assert fast.metadata["work_size"] == [768, 768]
+    assert at(Effort.BALANCED).metadata["work_size"] == [1024, 1024]
+    image = fast.images[0]
+    mask = at(Effort.FAST, mask_only=True).images[0][..., 0] == 255
+    assert image.shape == photo.shape and mask.shape == photo.shape[:2]
+    # the garment where the full-size work puts it, in the tee's green
+    full = at(Effort.BALANCED, mask_only=True).images[0][..., 0] == 255
+    assert (mask & full).sum() / (mask | full).sum() > 0.85
+    chest = image[560:640, 340:540].reshape(-1, 3).astype(int)
+    assert np.abs(np.median(chest, axis=0) - GREEN).max() < 40
+    # the photo's own pixels, to the bit, a little way off what changed
+    away = cv2.dilate(mask.view(np.uint8), np.ones((9, 9), np.uint8)) == 0
+    assert away.mean() > 0.3 and np.array_equal(image[away], photo[away])
+    # crop and background work in the photo's pixels
+    cropped = at(Effort.FAST, crop=True).images[0]
+    assert abs(cropped.shape[1] / cropped.shape[0] - 3 / 4) < 0.01 and cropped.shape[0] > 700
+    assert (at(Effort.FAST, remove_background=True).images[0][:60, :60] >= 250).all()

@@ -54,6 +54,7 @@ class Settings:
     shading: float
     cubic: bool
     feather: float
+    work_side: int | None = None  # the longest side the try-on is worked at; None: the photo's own
 
 
 T = TypeVar("T")
@@ -63,7 +64,9 @@ SEAM = 0.012  # of the shoulder width: how far a sleeve's edge over the torso is
 RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
 
 EFFORT = {
-    Effort.FAST: Settings(garment_side=400, grid=24, shading=0.0, cubic=False, feather=0.0),
+    # fast works a 768×1024 photo at three quarters of its size (about half the pixels,
+    # and most of a try-on's cost goes with them) and sets the result back in the photo
+    Effort.FAST: Settings(garment_side=400, grid=24, shading=0.0, cubic=False, feather=0.0, work_side=768),
     Effort.BALANCED: Settings(garment_side=560, grid=8, shading=0.8, cubic=False, feather=1.2),
     Effort.QUALITY: Settings(garment_side=768, grid=4, shading=1.0, cubic=True, feather=1.8),
 }
@@ -192,7 +195,7 @@ def render(
     else:
         colour = colour * 255
     garment_px = cv2.convertScaleAbs(colour)  # saturates to 0..255
-    out = _white_background(person_rgb, analysis) if remove_background else person_rgb.copy()
+    out = _white_background(person_rgb, analysis.mask) if remove_background else person_rgb.copy()
     base = np.ascontiguousarray(out[window])
     under_px, under_changed = _under_layer(
         base, analysis, strip, window, remove_background, g.region, person_rgb, alpha
@@ -498,9 +501,79 @@ def _contact_shadow(
     return out, darkened
 
 
-def _white_background(person_rgb: np.ndarray, analysis: persons.PersonAnalysis) -> np.ndarray:
-    m = analysis.mask[..., None]
+def _white_background(person_rgb: np.ndarray, silhouette: np.ndarray) -> np.ndarray:
+    m = silhouette[..., None]
     return np.round(person_rgb * m + 255 * (1 - m)).astype(np.uint8)
+
+
+def _work_image(person_rgb: np.ndarray, settings: Settings) -> np.ndarray:
+    """The photo at the size the effort works at: its longest side at most ``work_side``."""
+    h, w = person_rgb.shape[:2]
+    side = settings.work_side
+    if side is None or max(h, w) <= side:
+        return person_rgb
+    scale = side / max(h, w)
+    size = (max(int(round(w * scale)), 1), max(int(round(h * scale)), 1))
+    return cv2.resize(person_rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _full_size(
+    person_rgb: np.ndarray, analysis: persons.PersonAnalysis, image: np.ndarray, masks: list[np.ndarray], white: bool
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A try-on worked at a reduced size (``image``; ``masks``, its change mask first),
+    set back in the photo: upscaled where it changed anything, with a soft edge a working
+    pixel wide that meets the photo's own pixels, which are left bit-identical everywhere
+    else (or whitened off the person, with ``white``). Only the window round the change
+    is upscaled."""
+    h, w = person_rgb.shape[:2]
+    if white:
+        out = _white_background(person_rgb, cv2.resize(analysis.mask, (w, h), interpolation=cv2.INTER_LINEAR))
+    else:
+        out = person_rgb.copy()
+    full_masks = [np.zeros((h, w), bool) for _ in masks]
+    grown = cv2.dilate(masks[0].view(np.uint8), np.ones((3, 3), np.uint8))
+    if not grown.any():
+        return out, full_masks
+    sx, sy = image.shape[1] / w, image.shape[0] / h  # working pixels per photo pixel
+    bx, by, bw, bh = cv2.boundingRect(grown)
+    x0, y0 = max(int((bx - 1) / sx), 0), max(int((by - 1) / sy), 0)
+    x1, y1 = min(int((bx + bw + 1) / sx) + 1, w), min(int((by + bh + 1) / sy) + 1, h)
+    # each photo pixel's centre sampled from the working image, as a whole-image resize would
+    to_work = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]], np.float32)
+
+    def upscaled(small: np.ndarray) -> np.ndarray:
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return cv2.warpAffine(small, to_work, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+    window = (slice(y0, y1), slice(x0, x1))
+    weight = upscaled(grown.astype(np.float32))
+    base = out[window]
+    changed = weight > 0
+    np.copyto(base, cv2.blendLinear(upscaled(image), base, weight, 1 - weight), where=changed[..., None])
+    for small, full in zip(masks, full_masks):
+        full[window] = upscaled(small.view(np.uint8) * np.uint8(255)) > 127
+    return out, full_masks
+
+
+def _try_on(
+    person_rgb: np.ndarray,
+    work_rgb: np.ndarray,
+    analysis: persons.PersonAnalysis,
+    g: garments.Garment,
+    fit: Fit,
+    settings: Settings,
+    *,
+    remove_background: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """``render`` at the effort's working size (``work_rgb``, which ``analysis`` is of),
+    its image and masks at the photo's."""
+    image, mask, found = render(work_rgb, analysis, g, fit, settings, remove_background=remove_background)
+    if work_rgb is person_rgb:
+        return image, mask, found
+    image, (full_mask, garment_mask) = _full_size(
+        person_rgb, analysis, image, [mask, found["garment_mask"]], remove_background
+    )
+    return image, full_mask, {**found, "garment_mask": garment_mask}
 
 
 def _old_garment(analysis: persons.PersonAnalysis, region: Region, mask: np.ndarray, body: Body) -> dict[str, Any]:
@@ -554,18 +627,21 @@ def garment_and_change_masks(request: EngineRequest) -> tuple[np.ndarray, np.nda
     the contact shadow). Coverage is measured on the first, so repainted skin never
     counts as covered by the garment."""
     person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
-    analysis, _ = persons.analyze(person_rgb)
     options = request.options
     settings = EFFORT[options.effort]
+    work_rgb = _work_image(person_rgb, settings)
+    analysis, _ = persons.analyze(work_rgb, shading=settings.shading > 0)
     g = _garment(request, settings)
-    _, mask, found = render(person_rgb, analysis, g, Fit.draw(options.seed, 0), settings)
+    _, mask, found = _try_on(person_rgb, work_rgb, analysis, g, Fit.draw(options.seed, 0), settings)
     return found["garment_mask"], mask
 
 
-def crop_box(analysis: persons.PersonAnalysis) -> tuple[int, int, int, int]:
-    """A 3:4 window around the person's silhouette, inside the photo."""
-    h, w = analysis.shape
-    ys, xs = np.nonzero(analysis.binary)
+def crop_box(analysis: persons.PersonAnalysis, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A 3:4 window around the person's silhouette, inside the photo (of ``shape``; the
+    analysis may be of the photo at a reduced size)."""
+    h, w = shape
+    rows, columns = np.nonzero(analysis.binary)
+    ys, xs = rows * (h / analysis.shape[0]), columns * (w / analysis.shape[1])
     cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
     height = max((ys.max() - ys.min()) * 1.08, (xs.max() - xs.min()) * 1.08 * 4 / 3)
     width = height * 3 / 4
@@ -607,7 +683,8 @@ class CpuClothingEngine(Engine):
         # person photo is still reported first (its error is raised before the garment's).
         garment = beside(_timed, timings, "garment", _garment, request, settings)
         person_rgb = np.ascontiguousarray(request.images["person"][..., :3])
-        analysis, cached = _timed(timings, "person", persons.analyze, person_rgb, shading=settings.shading > 0)
+        work_rgb = _work_image(person_rgb, settings)
+        analysis, cached = _timed(timings, "person", persons.analyze, work_rgb, shading=settings.shading > 0)
         g = garment.result()
         _check_visible(analysis, g.region)
 
@@ -615,10 +692,10 @@ class CpuClothingEngine(Engine):
         fits = [Fit.draw(options.seed, i) for i in range(options.num_outputs)]
         images: list[np.ndarray] = []
         facts: dict[str, Any] = {}
-        box = crop_box(analysis) if options.crop else None
+        box = crop_box(analysis, (person_rgb.shape[0], person_rgb.shape[1])) if options.crop else None
         for i, fit in enumerate(fits):
-            image, mask, found = render(
-                person_rgb, analysis, g, fit, settings, remove_background=options.remove_background
+            image, mask, found = _try_on(
+                person_rgb, work_rgb, analysis, g, fit, settings, remove_background=options.remove_background
             )
             found.pop("garment_mask")
             facts = facts or found
@@ -628,6 +705,7 @@ class CpuClothingEngine(Engine):
                 image = np.ascontiguousarray(image[box[1] : box[3], box[0] : box[2]])
             images.append(image)
         timings["render"] = (time.perf_counter() - start) * 1000
+        facts["work_size"] = [work_rgb.shape[1], work_rgb.shape[0]]  # width, height the try-on was worked at
         return EngineResult(images=images, metadata=_metadata(options, g, fits, facts, cached, timings))
 
 
