@@ -478,6 +478,31 @@ def test_painted_skin_is_matched_to_the_skin_round_what_shows_of_it():
     assert np.abs(near_the_light - (235, 195, 165)).max() < 12, near_the_light
 
 
+def test_the_repaint_of_an_old_top_stops_at_a_bare_arm_in_front_of_it():
+    # The repaint reaches a little past the old garment's cut (its edge lies outside
+    # it), but not into a bare arm in front: the new garment is cut out there, and the
+    # arm's shaded edge was repainted in the light skin round it, a pale seam down the
+    # arm (07966's forearm on her hip).
+    from fitroom.engines.cpu.clothing import _under_layer
+    from fitroom.options import Region
+
+    img, a, torso, rows = _dressed((120, 120, 120), (30, 30, 30), hem=470)
+    old = torso & (rows < 470)
+    near_old = cv2.dilate(old.view(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    shaded = a.skin & near_old & ~old & (rows < 470)  # the arms' edges along the old top
+    img[shaded] = (150, 105, 80)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    h, w = a.shape
+    window = (slice(0, h), slice(0, w))
+    under, _ = _under_layer(img.copy(), a, old, window, False, Region.UPPER, img, np.zeros((h, w), np.float32))
+    inside = cv2.erode(a.in_front.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    edge = shaded & inside  # two pixels and more inside the arm
+    assert edge.sum() > 100
+    moved = np.abs(under[edge].astype(int) - img[edge].astype(int)).max(axis=1)
+    assert np.percentile(moved, 90) <= 10, np.percentile(moved, 90)
+    assert (np.abs(under[old].astype(int) - img[old].astype(int)).max(axis=1) > 40).mean() > 0.9  # the top is off
+
+
 def test_skin_right_by_an_old_garments_edge_is_bare_skin():
     # The detail test that keeps a skin-coloured print out of the bare skin saw the
     # old garment's edge and called the skin by it busy: the match round a repaint then

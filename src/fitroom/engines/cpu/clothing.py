@@ -403,6 +403,11 @@ def _under_layer(
     # Off the person, the garment's soft outline and the shadow it casts on the backdrop
     # reach further: left, they drew the old sleeve's outline beside a bare arm.
     grown |= (cv2.dilate(old, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0) & ~analysis.binary[window]
+    # It stops at bare skin in front (an arm or a hand lying over the old garment): the
+    # new garment is cut out there, and the repaint showed through as a pale seam
+    # down the arm's edge (07966's forearm on her hip).
+    arm_inside = cv2.erode(analysis.in_front[window].view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    grown &= (old > 0) | ~arm_inside
     # matched to the skin round what of the repaint shows (not the fringe just round
     # what the new garment covers): an arm's shaded inner side along a torso the new
     # garment covers again said nothing about the upper arm painted under an old short
