@@ -831,3 +831,22 @@ def test_pieces_warped_on_the_other_core_are_those_warped_on_one(drawn, monkeypa
     alone = pieces()
     assert len(alone) == (3 if drawn == "tee" else 2)
     assert all(made == alone for made in side_by_side)
+
+
+def test_a_garments_feathered_edge_blends_into_what_is_under_it_and_never_darkens_it():
+    # The feather spreads the garment's alpha a pixel or two past the fabric the pieces
+    # drew, where no colour was: blended there it was black, and a dark line ran round
+    # every garment at the default effort (07966's sleeves against the backdrop). Off
+    # the shading (whose contact shadow darkens the body on purpose), a pale tee over a
+    # grey backdrop and a pale body can only make each pixel as dark as the lighter of
+    # the two.
+    pale = (250, 240, 90)
+    tee = garments.extract(draw_tee(pale), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    settings = dataclasses.replace(EFFORT[Effort.BALANCED], shading=0.0)
+    assert settings.feather > 0
+    for raised in (True, False):
+        img, analysis = _stick_person(raised)
+        out, _, _ = render(img, analysis, tee, Fit(ease=1.05, length=1.0, flare=1.0), settings)
+        floor = np.minimum(img, np.array(pale, np.uint8)).astype(int) - 3
+        darker = (out.astype(int) < floor).any(axis=2)
+        assert darker.sum() == 0, f"raised={raised}: {darker.sum()} pixels darker than garment and body"

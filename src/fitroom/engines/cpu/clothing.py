@@ -186,7 +186,17 @@ def render(
     if settings.feather > 0:
         # cut to where the garment may go along an anti-aliased edge: cut hard, a sleeve
         # standing off a slanted arm kept the silhouette's pixel staircase as its outline
+        drawn = alpha
         alpha = cv2.GaussianBlur(alpha, (0, 0), settings.feather) * edge
+        # The feather reaches a pixel or two past what the pieces drew, where no colour
+        # is (straight colour there is black): blended at that soft edge it drew a dark
+        # line round the garment (07966's sleeve against the backdrop, brown specks
+        # where holes in the old top's rim were covered). There, and where the pieces
+        # drew under 2 % (their colour half off the garment image's border, darkened),
+        # the fabric's colour beside it is carried out.
+        fringe = (drawn < 0.02) & (alpha > 0)
+        if fringe.any():
+            np.copyto(colour, fill_half_size(colour, drawn), where=fringe[..., None])
     alpha[alpha < 1 / 255] = 0
     if settings.shading > 0:
         assert analysis.shading is not None  # analyze() maps it when the effort shades
