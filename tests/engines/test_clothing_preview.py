@@ -804,3 +804,32 @@ def test_a_tattoo_on_a_bare_arm_is_not_old_garment_showing():
     tee = extract(draw_tee(), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
     _, _, found = render(img, a, tee, Fit(ease=1.05, length=1.0, flare=1.0), EFFORT[Effort.BALANCED])
     assert found["old_garment_visible_share"] < 0.01 and found["old_garment_visible"] is False
+
+
+def test_a_tops_light_over_the_old_bottom_is_mostly_not_taken_on():
+    # Over the old bottom the photo's light and dark are mostly its own wash and print:
+    # faded jeans' whiskers came out as grey smudges across a long white tee's hem
+    # (051918, 01861). A fold over the old top still shades the new one.
+    from fitroom.engines.cpu.clothing import EFFORT, Fit, render
+    from fitroom.engines.cpu.garment import extract
+    from fitroom.options import Effort, PhotoType, Region
+
+    img, a, _, _ = _dressed((30, 30, 30), (90, 110, 160), hem=420)
+    shading = np.ones(a.shape, np.float32)
+    shading[330:380, 270:330] = 0.85  # a fold on the old top
+    shading[470:510, 270:330] = 0.85  # a faded patch of the old bottom
+    a = dataclasses.replace(a, shading=shading)
+    a = dataclasses.replace(a, wardrobe=wardrobes.analyse(img, a))
+    assert a.wardrobe is not None and a.wardrobe.bottom[470:510, 270:330].all()
+    tee = extract(draw_tee((180, 200, 220)), region=Region.UPPER, photo_type=PhotoType.FLAT_LAY, preprocess=True)
+    out, _, found = render(img, a, tee, Fit(ease=1.05, length=1.15, flare=1.0), EFFORT[Effort.BALANCED])
+    assert found["garment_mask"][330:510, 270:330].all()  # the tee covers both
+    grey = out[..., :3].astype(np.float32).mean(axis=2)
+
+    def darkening(rows: slice) -> float:
+        beside = grey[rows, 240:260].mean() + grey[rows, 340:360].mean()
+        return beside / 2 - grey[rows, 280:320].mean()
+
+    over_top, over_bottom = darkening(slice(340, 370)), darkening(slice(480, 500))
+    assert over_top > 15, over_top
+    assert over_bottom < over_top / 3, (over_top, over_bottom)

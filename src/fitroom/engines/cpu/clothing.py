@@ -200,7 +200,8 @@ def render(
     alpha[alpha < 1 / 255] = 0
     if settings.shading > 0:
         assert analysis.shading is not None  # analyze() maps it when the effort shades
-        light = 255 * (1 + settings.shading * (analysis.shading[window] - 1))
+        shading = analysis.shading if g.region is Region.LOWER else analysis.light_over_bottom
+        light = 255 * (1 + settings.shading * (shading[window] - 1))
         colour = cv2.multiply(colour, cv2.merge([light, light, light]))
     else:
         colour = colour * 255

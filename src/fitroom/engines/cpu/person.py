@@ -39,6 +39,7 @@ MIN_PERSON_SHARE = 0.02  # a mask smaller than this share of the frame is not a 
 # Shoulders narrower than this share of the photo's longer side belong to a figure in a
 # print, not to the shopper (full-body shop photos have about 0.17).
 MIN_SHOULDER_SHARE = 0.07
+LIGHT_OVER_BOTTOM = 0.25  # how much of the photo's light over the old bottom a top or dress takes on
 # Fine-detail energy (grey levels 0..1) of plain fabric and of a busy print, and how much
 # shading a busy print keeps (see ``shading_map``).
 TEXTURE_PLAIN, TEXTURE_BUSY, SHADING_FLOOR = 0.03, 0.08, 0.2
@@ -97,6 +98,27 @@ class PersonAnalysis:
     @cached_property
     def binary(self) -> np.ndarray:
         return self.mask > 0.5
+
+    @cached_property
+    def light_over_bottom(self) -> np.ndarray:
+        """The shading map for a garment worn from the shoulders (a top, a dress), damped
+        to a quarter over the old bottom with a soft edge: there the photo's light and
+        dark are mostly the bottom's own wash and print, not folds of the body, and faded
+        jeans' whiskers came out as grey smudges on a white tee's hem. It reaches a little
+        above the bottom, over the shadow the old top's hem cast on it (a dark band across
+        a longer new top)."""
+        assert self.shading is not None  # only asked for when the effort shades
+        if self.wardrobe is None or not self.wardrobe.bottom.any():
+            return self.shading
+        # worked at a quarter of the size, where the soft edge is cheap
+        h, w = self.shape
+        quarter = (max(w // 4, 1), max(h // 4, 1))
+        bottom = cv2.resize(self.wardrobe.bottom.view(np.uint8), quarter, interpolation=cv2.INTER_AREA)
+        side = max(int(0.1 * self.shoulder_width / 4) | 1, 3)
+        bottom = cv2.dilate(bottom, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))).astype(np.float32)
+        bottom = cv2.GaussianBlur(bottom, (0, 0), max(0.03 * self.shoulder_width / 4, 1.0))
+        keep = 1.0 - (1.0 - LIGHT_OVER_BOTTOM) * cv2.resize(bottom, (w, h), interpolation=cv2.INTER_LINEAR)
+        return (1.0 + (self.shading - 1.0) * keep).astype(np.float32)
 
     @cached_property
     def head(self) -> np.ndarray:
