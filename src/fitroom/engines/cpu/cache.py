@@ -2,9 +2,11 @@
 
 Shoppers try many garments and shops send the same product photos again and again, so
 the analysis of an image (a person's pose, a garment's cut-out, a glasses frame) is
-kept by content hash and paid for once. The hash is BLAKE2b: a cryptographic hash,
-because the cache is shared by every key's jobs and a collision must not hand one
-tenant's analysis to another, and faster than SHA-256 on multi-megabyte pixel buffers.
+kept by content hash and paid for once. The hash is cryptographic, because the cache
+is shared by every key's jobs and a collision must not hand one tenant's analysis to
+another. It is SHA-256: every try-on hashes both photos, cached or not, and on CPUs
+with SHA instructions (x86 since AMD Zen and Intel Ice Lake, ARMv8's crypto extension)
+it hashes a 768×1024 photo in 1.3 ms against BLAKE2b's 2.5 (AMD EPYC, 2026-12).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ V = TypeVar("V")
 def content_key(image: np.ndarray, *qualifiers: object) -> str:
     """A key for ``image``'s pixels (shape and dtype included) plus anything else the
     cached value depends on, such as the options it was computed with."""
-    digest = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=20)
+    digest = hashlib.sha256(np.ascontiguousarray(image).data)
     digest.update(repr((image.shape, image.dtype.str, qualifiers)).encode())
     return digest.hexdigest()
 
