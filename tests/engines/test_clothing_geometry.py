@@ -15,7 +15,7 @@ from fitroom.engines import registry
 from fitroom.engines.base import EngineRequest
 from fitroom.engines.cpu import garment as garments
 from fitroom.engines.cpu import person as persons
-from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, _seam, _slits, render
+from fitroom.engines.cpu.clothing import EFFORT, Fit, _close, _scraps, _seam, _slits, render
 from fitroom.engines.cpu.fit import LEG_REACH, Body, fit_garment
 from fitroom.options import Effort, PhotoType, Region, TryOnOptions
 
@@ -850,3 +850,33 @@ def test_a_garments_feathered_edge_blends_into_what_is_under_it_and_never_darken
         floor = np.minimum(img, np.array(pale, np.uint8)).astype(int) - 3
         darker = (out.astype(int) < floor).any(axis=2)
         assert darker.sum() == 0, f"raised={raised}: {darker.sum()} pixels darker than garment and body"
+
+
+def test_a_scrap_of_sleeve_alone_on_an_arm_is_taken_off_and_fabric_beside_an_arm_is_not():
+    # A sleeve's cut-out takes in a few pixels of what lies beside it in the flat lay
+    # (FILA's white band, the pale fold of its armpit), and the warp laid them past the
+    # cuff as a white fleck on the forearm (07966). Fabric of the torso seen between an
+    # arm and the body is cut into such parts too, and stays.
+    h, w = 300, 300
+    alpha = np.zeros((h, w), np.float32)
+    alpha[20:200, 40:160] = 1.0  # the garment
+    alpha[230:240, 200:212] = 1.0  # a scrap past the cuff
+    alpha[230:240, 60:72] = 1.0  # a part of the same size off the arm
+    arms = np.zeros((h, w), bool)
+    arms[210:280, 180:260] = True
+    sleeves = np.zeros((h, w), np.uint8)
+    sleeves[20:120, 120:160] = 1
+    sleeves[230:240, 200:212] = 1
+    scraps = _scraps(alpha, sleeves, arms, sw=100.0)
+    assert scraps is not None
+    assert scraps[230:240, 200:212].all()  # the scrap, and its soft rim
+    assert scraps[229, 205] and scraps[240, 205]
+    assert not scraps[:200].any() and not scraps[:, :180].any()  # the garment and the part off the arm stay
+    # drawn by the torso piece, the same part on the arm is fabric beside it
+    sleeves[230:240, 200:212] = 0
+    assert _scraps(alpha, sleeves, arms, sw=100.0) is None
+    # and a sleeve's part larger than a scrap stays
+    big = alpha.copy()
+    big[220:260, 190:250] = 1.0
+    sleeves[220:260, 190:250] = 1
+    assert _scraps(big, sleeves, arms, sw=100.0) is None

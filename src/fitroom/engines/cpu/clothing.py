@@ -62,6 +62,7 @@ SHADOW_STRENGTH = 0.28  # how much light the garment's contact shadow takes off 
 PRINTED = 12.0  # grey levels of fine detail, on average, that make an old bottom a print rather than a plain weave
 SEAM = 0.012  # of the shoulder width: how far a sleeve's edge over the torso is smoothed (see ``_seam``)
 RIM = 0.07  # of the shoulder width: the widest rim of old garment between the new one and the outline that it covers
+SCRAP = 0.02  # of the shoulder width squared: the largest part of a sleeve lying alone on an arm that is a scrap
 
 EFFORT = {
     # fast works a 768×1024 photo at three quarters of its size (about half the pixels,
@@ -145,6 +146,9 @@ def render(
         if piece.is_limb:
             sleeves[sub] |= (a >= 0.5).view(np.uint8)
 
+    scraps = _scraps(alpha, sleeves, analysis.arms[window], body.shoulder_width)
+    if scraps is not None:
+        alpha[scraps] = 0.0
     solid = (alpha >= 0.5).astype(np.uint8)
     # Body left uncovered inside the garment is closed too: narrow slits (where torso
     # and sleeve pieces meet at a slant), and the body between the torso piece and a
@@ -288,6 +292,34 @@ def _seam(colour: np.ndarray, a: np.ndarray, under: np.ndarray, sw: float) -> tu
     if (grown > 1 / 255).any():
         colour = cv2.blendLinear(colour, fill_half_size(colour, a).astype(np.float32), a, grown)
     return colour, seamed
+
+
+def _scraps(alpha: np.ndarray, sleeves: np.ndarray, arms: np.ndarray, sw: float) -> np.ndarray | None:
+    """Scraps of sleeve lying alone on an arm (with their soft rims), or ``None``: small
+    parts of the fabric not joined to the rest, drawn by a sleeve piece on the arm. A
+    sleeve's cut-out takes in a few pixels of what lies beside it in the flat lay (FILA's
+    white band and the pale fold of its armpit), and the warp laid them past the cuff,
+    a white fleck on 07966's forearm. Parts of the torso piece beside an arm (fabric
+    seen between an arm and the body) stay."""
+    solid = (alpha >= 0.5).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    if count < 3:
+        return None
+    areas = stats[:, cv2.CC_STAT_AREA]
+    main = 1 + int(np.argmax(areas[1:]))
+    found = np.zeros(solid.shape, bool)
+    for part in np.flatnonzero(areas < SCRAP * sw * sw):
+        if part in (0, main):
+            continue
+        x, y, w, h = stats[part, :4]
+        box = (slice(y, y + h), slice(x, x + w))
+        pixels = labels[box] == part
+        if sleeves[box][pixels].mean() >= 0.5 and arms[box][pixels].mean() >= 0.8:
+            found[box] |= pixels
+    if not found.any():
+        return None
+    rim = (cv2.dilate(found.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & (solid == 0)
+    return found | rim
 
 
 def _slits(solid: np.ndarray, sw: float) -> np.ndarray:
