@@ -10,6 +10,10 @@ all pairs, after one untimed warm-up run that loads the models:
   both cached      the same shopper and a garment the server has seen before
   per effort       fast / balanced / quality, nothing cached and person cached
 
+It also times a fixed OpenCV/NumPy workload once per pair, all through the run, and
+prints its median and the cold try-on in units of it: machines of one kind drift by a
+quarter or more in speed, and the ratio tells a slower host from a slower build.
+
 Run:  .venv/bin/python benchmarks/bench_clothing.py [--persons DIR] [--garments DIR] [--repeat N]
 """
 
@@ -61,6 +65,18 @@ def _time(engine, person: np.ndarray, garment: np.ndarray, options: TryOnOptions
     return (time.perf_counter() - start) * 1000
 
 
+_REFERENCE_INPUT = np.random.default_rng(0).random((1024, 768, 3), dtype=np.float32)
+
+
+def _reference() -> float:
+    """One run of the fixed workload (ms): a blur, a resize and a median of a 768×1024
+    float image, the kind of work a try-on is made of."""
+    start = time.perf_counter()
+    small = cv2.resize(cv2.GaussianBlur(_REFERENCE_INPUT, (0, 0), 3.0), (384, 512), interpolation=cv2.INTER_AREA)
+    float(np.median(small))
+    return (time.perf_counter() - start) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=Path, default=DEFAULT_DATA / "persons")
@@ -74,12 +90,13 @@ def main() -> None:
     _time(engine, people[0], clothes[0], options)  # loads every model once
     print(f"inputs: {described}; person images 768x1024; region upper; {args.repeat} pass(es)")
 
-    cold, person_cached, both_cached = [], [], []
+    cold, person_cached, both_cached, reference = [], [], [], []
     per_effort: dict[Effort, list[float]] = {effort: [] for effort in Effort}
     per_effort_cold: dict[Effort, list[float]] = {effort: [] for effort in Effort}
     for _ in range(args.repeat):
         for person in people:
             for garment in clothes:
+                reference.append(_reference())
                 persons.clear_cache()
                 garments.clear_cache()
                 cold.append(_time(engine, person, garment, options))
@@ -97,6 +114,11 @@ def main() -> None:
     print(f"median per try-on, warm, nothing cached:        {statistics.median(cold):7.1f} ms  (n={n})")
     print(f"median per try-on, warm, person analysis cached: {statistics.median(person_cached):7.1f} ms  (n={n})")
     print(f"median per try-on, warm, person and garment cached: {statistics.median(both_cached):7.1f} ms  (n={n})")
+    host = statistics.median(reference)
+    print(
+        f"host reference (fixed OpenCV/NumPy workload, once per pair): {host:7.1f} ms;"
+        f" nothing cached = {statistics.median(cold) / host:.1f} references"
+    )
     for effort, times in per_effort.items():
         cold_times = per_effort_cold[effort]
         print(
