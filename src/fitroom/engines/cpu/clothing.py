@@ -196,8 +196,8 @@ def render(
         # is (straight colour there is black): blended at that soft edge it drew a dark
         # line round the garment (07966's sleeve against the backdrop, brown specks
         # where holes in the old top's rim were covered). There, and where the pieces
-        # drew under 2 % (their colour half off the garment image's border, darkened),
-        # the fabric's colour beside it is carried out.
+        # drew under 2 % (whose colour came out darkened too, at a raised arm's armpit
+        # on the drawn person), the fabric's colour beside it is carried out.
         fringe = (drawn < 0.02) & (alpha > 0)
         if fringe.any():
             np.copyto(colour, fill_half_size(colour, drawn), where=fringe[..., None])
